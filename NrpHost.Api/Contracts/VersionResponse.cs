@@ -1,0 +1,8 @@
+using System.Text.Json.Serialization;
+
+namespace NrpHost.Api.Contracts;
+
+/// <summary>Body of <c>GET /version</c>: both NRP backend package names carry the NrpHost version.</summary>
+public sealed record VersionResponse(
+    [property: JsonPropertyName("hbp_nrp_backend")] string HbpNrpBackend,
+    [property: JsonPropertyName("hbp_nrp_simserver")] string HbpNrpSimserver);

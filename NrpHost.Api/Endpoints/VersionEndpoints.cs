@@ -1,0 +1,20 @@
+using System.Reflection;
+using NrpHost.Api.Contracts;
+
+namespace NrpHost.Api.Endpoints;
+
+/// <summary><c>GET /version</c>.</summary>
+internal static class VersionEndpoints
+{
+    internal static readonly string Version =
+        typeof(Simulation.SimulationState).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? "0.0.0";
+
+    public static IEndpointRouteBuilder MapVersionEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/version", GetVersion).WithName("GetVersion").WithTags("Version");
+        return app;
+    }
+
+    internal static Ok<VersionResponse> GetVersion() => TypedResults.Ok(new VersionResponse(Version, Version));
+}

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using NrpHost.NrpCore;
+using NrpHost.Python;
+using NrpHost.Simulation;
+using NrpHost.Storage;
+
+namespace NrpHost.DependencyInjection;
+
+/// <summary>Registers NrpHost.Core in a service collection.</summary>
+public static class NrpHostServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the embedded Python runtime and the simulation manager. Options are bound from
+    /// <paramref name="configuration"/> (sections <c>NrpHost:*</c>) when it is given. Registrations use
+    /// <c>TryAdd</c>, so the application's own registrations win. Logging must be registered by the host
+    /// (any <c>Host</c> builder does; otherwise call <c>services.AddLogging()</c>).
+    /// </summary>
+    public static INrpHostBuilder AddNrpHost(this IServiceCollection services, IConfiguration? configuration = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(TimeProvider.System);
+        var python = services.AddOptions<PythonOptions>().ValidateDataAnnotations().ValidateOnStart();
+        if (configuration is not null)
+        {
+            python.Bind(configuration.GetSection(PythonOptions.SectionName));
+        }
+
+        Bind<SimulationOptions>(services, configuration, SimulationOptions.SectionName);
+        Bind<NrpCoreOptions>(services, configuration, NrpCoreOptions.SectionName);
+        Bind<LocalStorageOptions>(services, configuration, LocalStorageOptions.SectionName);
+
+        services.TryAddSingleton<PythonRuntime>();
+        services.TryAddSingleton<IPythonRuntime>(sp => sp.GetRequiredService<PythonRuntime>());
+        services.TryAddSingleton<IExperimentStorage, LocalExperimentStorage>();
+        services.TryAddSingleton<SimulationManager>();
+        services.TryAddSingleton<ISimulationManager>(sp => sp.GetRequiredService<SimulationManager>());
+        return new NrpHostBuilder(services, configuration);
+    }
+
+    private static void Bind<TOptions>(IServiceCollection services, IConfiguration? configuration, string section)
+        where TOptions : class
+    {
+        var builder = services.AddOptions<TOptions>().ValidateDataAnnotations().ValidateOnStart();
+        if (configuration is not null)
+        {
+            builder.Bind(configuration.GetSection(section));
+        }
+    }
+}

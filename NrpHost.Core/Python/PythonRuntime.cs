@@ -1,0 +1,305 @@
+// Design note: the interpreter and the GIL
+// ----------------------------------------
+// CPython is initialised once per process (pythonnet cannot shut down and re-initialise) and the
+// initialising thread gives the GIL away at once with BeginAllowThreads, so that any thread can take it
+// later with Py.GIL(). Rules every caller in NrpHost follows:
+//  * Each simulation's script runs on its own dedicated thread and holds the GIL only while Python runs.
+//    Every .NET method that Python calls runs *without* the GIL (pythonnet releases it), so a host wait
+//    (the pause gate) never blocks other Python threads; a callback that touches a PyObject must take
+//    Py.GIL() again first.
+//  * Request threads never run user Python. They take the GIL only for short host operations (raising
+//    the stop exception in a script thread, reading counters) and always dispose Py.GIL() on the thread
+//    that acquired it.
+//  * Output is buffered on the Python side (nrphost._output) and drained here on one background thread,
+//    so a print never costs a .NET call.
+//  * User code never runs through anything that calls Py_Exit on SystemExit (no RunSimpleString).
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Python.Runtime;
+
+namespace NrpHost.Python;
+
+/// <summary>
+/// Owns the process-wide interpreter: locates libpython, initialises CPython once, puts the shipped packages
+/// on <c>sys.path</c>, and pumps Python output into <see cref="ILogger"/>.
+/// </summary>
+internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
+{
+    private static readonly Lock ProcessLock = new();
+    private static PythonInstallation? s_installation;
+    private static string? s_version;
+    private static Exception? s_initFailure;
+    private static Thread? s_drainThread;
+    private static readonly List<PythonRuntime> Sinks = [];
+
+    private readonly PythonOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly Func<string, string?> _environment;
+    private readonly Lock _instanceLock = new();
+    private PythonInstallation? _located;
+    private Exception? _locateFailure;
+    private bool _registered;
+
+    public PythonRuntime(IOptions<PythonOptions> options, ILoggerFactory loggerFactory)
+        : this(options.Value, loggerFactory, Environment.GetEnvironmentVariable)
+    {
+    }
+
+    internal PythonRuntime(PythonOptions options, ILoggerFactory loggerFactory, Func<string, string?> environment)
+    {
+        _options = options;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger("NrpHost.Python");
+        _environment = environment;
+    }
+
+    /// <summary>The folder of the Python packages shipped with NrpHost.Core.</summary>
+    internal string PackagesPath => _options.PackagesPath is { Length: > 0 } path
+        ? Path.GetFullPath(path)
+        : Path.Combine(AppContext.BaseDirectory, "nrphost-python");
+
+    public void EnsureInitialized()
+    {
+        lock (ProcessLock)
+        {
+            if (s_initFailure is not null)
+            {
+                throw new PythonNotAvailableException(s_initFailure.Message, s_initFailure);
+            }
+
+            if (s_installation is null)
+            {
+                var installation = Locate();
+                Initialize(installation);
+            }
+
+            if (!_registered)
+            {
+                Sinks.Add(this);
+                _registered = true;
+            }
+        }
+    }
+
+    public PythonRuntimeStatus GetStatus()
+    {
+        lock (ProcessLock)
+        {
+            if (s_installation is { } running)
+            {
+                return new PythonRuntimeStatus(PythonRuntimeState.Ready, s_version, running.Library, running.Executable, null);
+            }
+
+            if (s_initFailure is not null)
+            {
+                return new PythonRuntimeStatus(PythonRuntimeState.Failed, null, null, null, s_initFailure.Message);
+            }
+        }
+
+        try
+        {
+            var found = Locate();
+            return new PythonRuntimeStatus(PythonRuntimeState.NotInitialized, null, found.Library, found.Executable, null);
+        }
+        catch (PythonNotAvailableException ex)
+        {
+            return new PythonRuntimeStatus(PythonRuntimeState.Failed, null, null, null, ex.Message);
+        }
+    }
+
+    private PythonInstallation Locate()
+    {
+        lock (_instanceLock)
+        {
+            if (_located is not null)
+            {
+                return _located;
+            }
+
+            if (_locateFailure is not null)
+            {
+                throw new PythonNotAvailableException(_locateFailure.Message, _locateFailure);
+            }
+
+            try
+            {
+                _located = PythonLocator.Locate(_options, _environment);
+                return _located;
+            }
+            catch (PythonNotAvailableException ex)
+            {
+                _locateFailure = ex;
+                LogPythonNotFound(_logger, ex.Message);
+                throw;
+            }
+        }
+    }
+
+    private void Initialize(PythonInstallation installation)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            Runtime.PythonDLL = installation.Library;
+            if (installation.Home is { Length: > 0 } home)
+            {
+                PythonEngine.PythonHome = home;
+            }
+
+            PythonEngine.Initialize(setSysArgv: false, initSigs: false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            s_initFailure = new PythonNotAvailableException(
+                $"CPython from '{installation.Library}' ({installation.Source}) could not be loaded: {ex.Message}. " +
+                "Make sure it is a CPython 3.10-3.13 shared library that matches this machine's architecture, " +
+                "or point NrpHost:Python:Library at another one.",
+                ex);
+            LogPythonNotFound(_logger, s_initFailure.Message);
+            throw (PythonNotAvailableException)s_initFailure;
+        }
+
+        try
+        {
+            var packages = PackagesPath;
+            using (Py.GIL())
+            {
+                using var sys = Py.Import("sys");
+                if (installation.Executable is { Length: > 0 } exe)
+                {
+                    using var pyExe = new PyString(exe);
+                    sys.SetAttr("executable", pyExe);
+                    sys.SetAttr("_base_executable", pyExe);
+                }
+
+                using var path = sys.GetAttr("path");
+                using var pyPackages = new PyString(packages);
+                if (!path.InvokeMethod("__contains__", pyPackages).IsTrue())
+                {
+                    using var zero = new PyInt(0);
+                    path.InvokeMethod("insert", zero, pyPackages).Dispose();
+                }
+
+                using var output = Py.Import("nrphost._output");
+                output.InvokeMethod("install").Dispose();
+                using var version = sys.GetAttr("version_info");
+                s_version = $"{version[0]}.{version[1]}.{version[2]}";
+            }
+        }
+        finally
+        {
+            // Hand the GIL over: from now on any thread takes it with Py.GIL().
+            PythonEngine.BeginAllowThreads();
+        }
+
+        s_installation = installation;
+        var elapsedMs = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        LogPythonInitialized(_logger, s_version ?? "?", installation.Library, installation.Source, elapsedMs);
+
+        s_drainThread = new Thread(DrainLoop)
+        {
+            IsBackground = true,
+            Name = "NrpHost Python output",
+        };
+        s_drainThread.Start(Math.Max(10, _options.OutputDrainIntervalMilliseconds));
+    }
+
+    private static void DrainLoop(object? interval)
+    {
+        var period = TimeSpan.FromMilliseconds((int)interval!);
+        while (true)
+        {
+            Thread.Sleep(period);
+            DrainOutput();
+        }
+    }
+
+    /// <summary>
+    /// Moves buffered Python output into the registered loggers. Takes the GIL; call it from a thread that
+    /// does not hold it.
+    /// </summary>
+    internal static void DrainOutput()
+    {
+        List<(string Category, int Level, string Text)> entries;
+        lock (ProcessLock)
+        {
+            if (s_installation is null || Sinks.Count == 0)
+            {
+                return;
+            }
+        }
+
+        using (Py.GIL())
+        {
+            using var output = Py.Import("nrphost._output");
+            using var drained = output.InvokeMethod("drain");
+            var count = (int)drained.Length();
+            if (count == 0)
+            {
+                return;
+            }
+
+            entries = new List<(string, int, string)>(count);
+            for (var i = 0; i < count; i++)
+            {
+                using var item = drained[i];
+                using var category = item[0];
+                using var level = item[1];
+                using var text = item[2];
+                entries.Add((category.As<string>(), level.As<int>(), text.As<string>()));
+            }
+        }
+
+        PythonRuntime[] sinks;
+        lock (ProcessLock)
+        {
+            sinks = [.. Sinks];
+        }
+
+        foreach (var sink in sinks)
+        {
+            sink.Write(entries);
+        }
+    }
+
+    private void Write(List<(string Category, int Level, string Text)> entries)
+    {
+        foreach (var (category, level, text) in entries)
+        {
+            var logger = _loggerFactory.CreateLogger("NrpHost." + category);
+            var logLevel = ToLogLevel(level);
+            if (logger.IsEnabled(logLevel))
+            {
+                LogPythonOutput(logger, logLevel, text);
+            }
+        }
+    }
+
+    internal static LogLevel ToLogLevel(int pythonLevel) => pythonLevel switch
+    {
+        >= 50 => LogLevel.Critical,
+        >= 40 => LogLevel.Error,
+        >= 30 => LogLevel.Warning,
+        >= 20 => LogLevel.Information,
+        >= 10 => LogLevel.Debug,
+        _ => LogLevel.Trace,
+    };
+
+    public void Dispose()
+    {
+        lock (ProcessLock)
+        {
+            Sinks.Remove(this);
+        }
+    }
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "CPython {Version} initialised from {Library} (found by {Source}) in {ElapsedMs:F0} ms")]
+    private static partial void LogPythonInitialized(ILogger logger, string version, string library, string source, double elapsedMs);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Error, Message = "Python is not available: {Reason}")]
+    private static partial void LogPythonNotFound(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 202, Message = "{Text}")]
+    private static partial void LogPythonOutput(ILogger logger, LogLevel level, string text);
+}

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace NrpHost.Simulation;
+
+/// <summary>
+/// Eight int64 slots of native memory shared with the simulation's Python <c>nrp</c> object, so that pause, stop
+/// and the step counters cross between .NET and Python without the GIL and without a call per step. The slot
+/// layout is <c>CTL_*</c> in <c>nrphost/runner.py</c>.
+/// </summary>
+internal sealed unsafe class ControlBlock : IDisposable
+{
+    private const int Slots = 8;
+    private const long FlagPaused = 1;
+    private const long FlagStop = 2;
+    private long* _slots;
+
+    public ControlBlock()
+    {
+        _slots = (long*)NativeMemory.AllocZeroed(Slots, sizeof(long));
+    }
+
+    /// <summary>The address handed to Python.</summary>
+    public nint Address => (nint)_slots;
+
+    public bool IsPaused => (Volatile.Read(ref _slots[0]) & FlagPaused) != 0;
+
+    public bool IsStopRequested => (Volatile.Read(ref _slots[0]) & FlagStop) != 0;
+
+    public void SetPaused(bool paused)
+    {
+        if (paused)
+        {
+            Interlocked.Or(ref _slots[0], FlagPaused);
+        }
+        else
+        {
+            Interlocked.And(ref _slots[0], ~FlagPaused);
+        }
+    }
+
+    public void RequestStop() => Interlocked.Or(ref _slots[0], FlagStop);
+
+    /// <summary>Iterations done.</summary>
+    public long Steps => Volatile.Read(ref _slots[1]);
+
+    /// <summary>Nanoseconds spent inside <c>run_loop</c>, including a call in progress.</summary>
+    public long RealNanoseconds
+    {
+        get
+        {
+            var done = Volatile.Read(ref _slots[2]);
+            var start = Volatile.Read(ref _slots[3]);
+            // Python's perf_counter_ns and Stopwatch both read CLOCK_MONOTONIC in nanoseconds on Linux.
+            var running = start != 0 && Stopwatch.Frequency == 1_000_000_000 ? Math.Max(0, Stopwatch.GetTimestamp() - start) : 0;
+            return done + running;
+        }
+    }
+
+    /// <summary>The Python thread id of the simulation thread, 0 until it is known.</summary>
+    public long PythonThreadId => Volatile.Read(ref _slots[4]);
+
+    /// <summary>Whether user code of the main script is executing.</summary>
+    public bool InScript => Volatile.Read(ref _slots[5]) != 0;
+
+    public void Dispose()
+    {
+        var slots = _slots;
+        _slots = null;
+        if (slots is not null)
+        {
+            NativeMemory.Free(slots);
+        }
+    }
+}

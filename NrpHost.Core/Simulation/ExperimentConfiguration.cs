@@ -1,0 +1,73 @@
+using System.Text.Json;
+
+namespace NrpHost.Simulation;
+
+/// <summary>What the host needs from <c>simulation_config.json</c>; each default applies on its own.</summary>
+/// <param name="SimulationTimeout">Seconds of simulated time allowed (default 0).</param>
+/// <param name="SimulationTimestep">Seconds per <c>run_loop</c> iteration (default 0.01).</param>
+/// <param name="DataTransferEngineIndex">Index of the <c>datatransfer_grpc_engine</c> in <c>EngineConfigs</c>, -1 if none.</param>
+internal sealed record ExperimentConfiguration(double SimulationTimeout, double SimulationTimestep, int DataTransferEngineIndex)
+{
+    public const double DefaultTimestep = 0.01;
+
+    /// <summary>floor(SimulationTimeout / SimulationTimestep): iterations allowed.</summary>
+    public long MaxSteps => (long)Math.Floor((SimulationTimeout / SimulationTimestep) + 1e-9);
+
+    public static ExperimentConfiguration Load(string path)
+    {
+        using var stream = File.OpenRead(path);
+        using var document = JsonDocument.Parse(stream, new JsonDocumentOptions
+        {
+            AllowTrailingCommas = true,
+            CommentHandling = JsonCommentHandling.Skip,
+        });
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException("the configuration must be a JSON object");
+        }
+
+        var timeout = Number(root, "SimulationTimeout", 0);
+        var timestep = Number(root, "SimulationTimestep", DefaultTimestep);
+        if (timeout < 0)
+        {
+            throw new FormatException("SimulationTimeout must not be negative");
+        }
+
+        if (timestep <= 0)
+        {
+            throw new FormatException("SimulationTimestep must be positive");
+        }
+
+        var index = -1;
+        if (root.TryGetProperty("EngineConfigs", out var engines) && engines.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var engine in engines.EnumerateArray())
+            {
+                if (engine.ValueKind == JsonValueKind.Object && engine.TryGetProperty("EngineType", out var type) &&
+                    type.ValueKind == JsonValueKind.String && type.GetString() == "datatransfer_grpc_engine")
+                {
+                    index = i;
+                    break;
+                }
+
+                i++;
+            }
+        }
+
+        return new ExperimentConfiguration(timeout, timestep, index);
+    }
+
+    private static double Number(JsonElement root, string name, double fallback)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return fallback;
+        }
+
+        return value.ValueKind == JsonValueKind.Number
+            ? value.GetDouble()
+            : throw new FormatException($"{name} must be a number");
+    }
+}

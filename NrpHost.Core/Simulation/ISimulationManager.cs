@@ -1,0 +1,67 @@
+namespace NrpHost.Simulation;
+
+/// <summary>
+/// Creates, lists and controls simulations. One instance per host; safe to use from many threads.
+/// </summary>
+public interface ISimulationManager
+{
+    /// <summary>
+    /// Raised after every state change, outside any lock. Handlers must return quickly and never throw.
+    /// </summary>
+    event EventHandler<SimulationStateChangedEventArgs>? StateChanged;
+
+    /// <summary>Raised for every fault a simulation's script reports. Handlers must return quickly.</summary>
+    event EventHandler<SimulationErrorEventArgs>? RuntimeError;
+
+    /// <summary>Raised while a simulation shuts down (start and end of the task), for progress displays.</summary>
+    event EventHandler<SimulationProgressEventArgs>? Progress;
+
+    /// <summary>
+    /// Creates a simulation: stages the experiment into its own directory and initialises it. Returns when it is
+    /// paused (ready to start), failed, or refused.
+    /// </summary>
+    Task<CreateSimulationResult> CreateAsync(SimulationRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>The simulation with this id, or null.</summary>
+    SimulationSnapshot? Find(int id);
+
+    /// <summary>Every simulation of this process, in id order (final ones included).</summary>
+    IReadOnlyList<SimulationSnapshot> List();
+
+    /// <summary>
+    /// Asks a simulation to go to <paramref name="target"/>: <c>started</c> (start or resume), <c>paused</c>,
+    /// <c>stopped</c> (returns once it is cleaned up), <c>completed</c> or <c>failed</c>. Requesting the current
+    /// state succeeds without doing anything. An impossible request is a result, not an exception.
+    /// </summary>
+    Task<StateChangeResult> RequestStateAsync(int id, SimulationState target, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A simulation changed state.</summary>
+public sealed class SimulationStateChangedEventArgs(SimulationSnapshot simulation, SimulationState previous) : EventArgs
+{
+    /// <summary>The simulation, in its new state.</summary>
+    public SimulationSnapshot Simulation { get; } = simulation;
+
+    /// <summary>The state it left.</summary>
+    public SimulationState Previous { get; } = previous;
+}
+
+/// <summary>A simulation's script reported a fault.</summary>
+public sealed class SimulationErrorEventArgs(SimulationError error) : EventArgs
+{
+    /// <summary>The fault.</summary>
+    public SimulationError Error { get; } = error;
+}
+
+/// <summary>Progress of a long task of a simulation (its shutdown).</summary>
+public sealed class SimulationProgressEventArgs(int simulationId, string task, bool done) : EventArgs
+{
+    /// <summary>The simulation.</summary>
+    public int SimulationId { get; } = simulationId;
+
+    /// <summary>The task's title, for example <c>Shutting down Simulation</c>.</summary>
+    public string Task { get; } = task;
+
+    /// <summary>False when the task starts, true when it ends.</summary>
+    public bool Done { get; } = done;
+}

@@ -1,0 +1,175 @@
+using System.Globalization;
+using Python.Runtime;
+
+namespace NrpHost.Simulation;
+
+/// <summary>
+/// The .NET side of <c>nrphost.runner.Session</c>: one simulation's compiled script, nrp-core client and log
+/// files. Every method takes the GIL itself. All but <see cref="Interrupt"/> are called on the simulation's own
+/// thread, or after that thread has ended.
+/// </summary>
+internal sealed class ScriptSession : IDisposable
+{
+    private readonly PyObject _session;
+    private readonly string _mainScript;
+    private readonly int _simulationId;
+
+    private ScriptSession(PyObject session, int simulationId, string mainScript)
+    {
+        _session = session;
+        _simulationId = simulationId;
+        _mainScript = mainScript;
+    }
+
+    /// <summary>Creates the session and its log files.</summary>
+    public static ScriptSession Create(int simulationId, string directory, string mainScript, ControlBlock control, Action wait, long maxSteps, IReadOnlyList<string> extraPythonPath)
+    {
+        using (Py.GIL())
+        {
+            if (extraPythonPath.Count > 0)
+            {
+                using var sys = Py.Import("sys");
+                using var path = sys.GetAttr("path");
+                foreach (var entry in extraPythonPath)
+                {
+                    using var item = new PyString(entry);
+                    if (!path.InvokeMethod("__contains__", item).IsTrue())
+                    {
+                        path.InvokeMethod("append", item).Dispose();
+                    }
+                }
+            }
+
+            using var runner = Py.Import("nrphost.runner");
+            using var id = new PyInt(simulationId);
+            using var dir = new PyString(directory);
+            using var script = new PyString(mainScript);
+            using var address = new PyInt((long)control.Address);
+            using var waitFn = wait.ToPython();
+            using var max = new PyInt(maxSteps);
+            var session = runner.InvokeMethod("Session", id, dir, script, address, waitFn, max);
+            try
+            {
+                session.InvokeMethod("open_logs").Dispose();
+            }
+            catch
+            {
+                session.Dispose();
+                throw;
+            }
+
+            return new ScriptSession(session, simulationId, mainScript);
+        }
+    }
+
+    /// <summary>Reads and compiles the script; a report when that fails.</summary>
+    public SimulationError? Load()
+    {
+        using (Py.GIL())
+        {
+            using var report = _session.InvokeMethod("load");
+            return ToError(report);
+        }
+    }
+
+    /// <summary>Constructs and initialises the nrp-core client; a report when that fails.</summary>
+    public SimulationError? CreateClient(string factory, string address, string configFile, string arguments)
+    {
+        using (Py.GIL())
+        {
+            using var f = new PyString(factory);
+            using var a = new PyString(address);
+            using var c = new PyString(configFile);
+            using var o = new PyString(arguments);
+            using var report = _session.InvokeMethod("create_client", f, a, c, o);
+            return ToError(report);
+        }
+    }
+
+    /// <summary>Runs the script to its end. Returns whether it ended because of a stop, and its fault if any.</summary>
+    public (bool Stopped, SimulationError? Error) Run()
+    {
+        using (Py.GIL())
+        {
+            using var result = _session.InvokeMethod("run");
+            using var stopped = result[0];
+            using var report = result[1];
+            return (stopped.IsTrue(), ToError(report));
+        }
+    }
+
+    /// <summary>Shuts the client down; the error text when that fails.</summary>
+    public string? ShutdownClient()
+    {
+        using (Py.GIL())
+        {
+            using var error = _session.InvokeMethod("shutdown_client");
+            return error.IsNone() ? null : error.As<string>();
+        }
+    }
+
+    /// <summary>Raises the stop exception asynchronously in a Python thread.</summary>
+    public static void Interrupt(long pythonThreadId)
+    {
+        using (Py.GIL())
+        {
+            using var runner = Py.Import("nrphost.runner");
+            using var id = new PyInt(pythonThreadId);
+            runner.InvokeMethod("interrupt", id).Dispose();
+        }
+    }
+
+    /// <summary>A report for an exception that escaped the Python side (a host fault, not the script's).</summary>
+    public static SimulationError HostFault(int simulationId, string mainScript, string errorType, Exception exception)
+    {
+        var message = exception is PythonException python ? python.Format() : exception.Message;
+        return new SimulationError(simulationId, message, errorType, mainScript, -1, -1, string.Empty);
+    }
+
+    public void Dispose()
+    {
+        using (Py.GIL())
+        {
+            try
+            {
+                _session.InvokeMethod("close").Dispose();
+            }
+            finally
+            {
+                _session.Dispose();
+            }
+        }
+    }
+
+    private SimulationError? ToError(PyObject report)
+    {
+        if (report.IsNone())
+        {
+            return null;
+        }
+
+        string Text(string key)
+        {
+            using var value = report.GetItem(key);
+            return value.IsNone() ? string.Empty : value.As<string>();
+        }
+
+        int Int(string key)
+        {
+            using var value = report.GetItem(key);
+            return value.IsNone() ? -1 : value.As<int>();
+        }
+
+        var fileName = Text("fileName");
+        return new SimulationError(
+            _simulationId,
+            Text("msg"),
+            Text("error_type"),
+            fileName.Length > 0 ? fileName : _mainScript,
+            Int("line_number"),
+            Int("offset"),
+            Text("line_text"));
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"ScriptSession({_simulationId}, {_mainScript})");
+}

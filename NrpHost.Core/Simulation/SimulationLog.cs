@@ -1,0 +1,61 @@
+using Microsoft.Extensions.Logging;
+
+namespace NrpHost.Simulation;
+
+/// <summary>Log messages of the simulation concept (event ids 1xx).</summary>
+internal static partial class SimulationLog
+{
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Simulation {SimulationId}: {Previous} -> {State}")]
+    public static partial void StateChanged(ILogger logger, int simulationId, SimulationState previous, SimulationState state);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Simulation {SimulationId} created for experiment {ExperimentId} by {Owner}")]
+    public static partial void Created(ILogger logger, int simulationId, string experimentId, string owner);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "Simulation {SimulationId}: experiment {ExperimentId} staged into {Directory}")]
+    public static partial void Staged(ILogger logger, int simulationId, string experimentId, string directory);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Simulation {SimulationId} could not be initialised: {Reason}")]
+    public static partial void InitializationFailed(ILogger logger, int simulationId, string reason);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: {ErrorType} error in {FileName}:{Line}: {Message}")]
+    public static partial void ScriptFault(ILogger logger, int simulationId, string errorType, string message, string fileName, int line);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "Simulation {SimulationId}: the script ended")]
+    public static partial void ScriptEnded(ILogger logger, int simulationId);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Information, Message = "Simulation {SimulationId}: the script was stopped")]
+    public static partial void ScriptStopped(ILogger logger, int simulationId);
+
+    [LoggerMessage(EventId = 107, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: the script did not reach run_loop; raising the stop exception in it")]
+    public static partial void ScriptInterrupted(ILogger logger, int simulationId);
+
+    [LoggerMessage(EventId = 108, Level = LogLevel.Critical, Message = "Simulation {SimulationId}: the script refused to end for {AbandonMs} ms after being interrupted; it is abandoned (its thread keeps running, its directory is kept) and the simulation is failed")]
+    public static partial void ScriptAbandoned(ILogger logger, int simulationId, int abandonMs);
+
+    [LoggerMessage(EventId = 109, Level = LogLevel.Information, Message = "Simulation {SimulationId} {State} after {ElapsedMs:F1} ms of shutdown")]
+    public static partial void Stopped(ILogger logger, int simulationId, SimulationState state, double elapsedMs);
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: shutting the nrp-core client down failed: {Reason}")]
+    public static partial void ClientShutdownFailed(ILogger logger, int simulationId, string reason);
+
+    [LoggerMessage(EventId = 111, Level = LogLevel.Information, Message = "Simulation {SimulationId}: logs uploaded as {FileName} to experiment {ExperimentId}")]
+    public static partial void LogsUploaded(ILogger logger, int simulationId, string fileName, string experimentId);
+
+    [LoggerMessage(EventId = 112, Level = LogLevel.Error, Message = "Simulation {SimulationId}: the log archive could not be uploaded ({Reason}); it is kept at {KeptAt}")]
+    public static partial void LogArchiveFailed(ILogger logger, int simulationId, string reason, string keptAt);
+
+    [LoggerMessage(EventId = 113, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: directory {Directory} could not be removed: {Reason}")]
+    public static partial void DirectoryNotRemoved(ILogger logger, int simulationId, string directory, string reason);
+
+    [LoggerMessage(EventId = 114, Level = LogLevel.Debug, Message = "Simulation {SimulationId} was stopped while preparing: {Reason}")]
+    public static partial void StoppedDuringPreparation(ILogger logger, int simulationId, string reason);
+
+    [LoggerMessage(EventId = 115, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: raising the stop exception failed: {Reason}")]
+    public static partial void InterruptFailed(ILogger logger, int simulationId, string reason);
+
+    [LoggerMessage(EventId = 116, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: Python output could not be drained: {Reason}")]
+    public static partial void OutputDrainFailed(ILogger logger, int simulationId, string reason);
+
+    [LoggerMessage(EventId = 117, Level = LogLevel.Error, Message = "A handler of simulation events threw")]
+    public static partial void EventHandlerFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,152 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using NrpHost.NrpCore;
+using NrpHost.Python;
+using NrpHost.Storage;
+
+namespace NrpHost.Simulation;
+
+/// <summary>The registry of simulations: ids, the active-simulation limit, and the public events.</summary>
+internal sealed class SimulationManager : ISimulationManager, ISimulationEventSink, IAsyncDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly List<Simulation> _simulations = [];
+    private readonly SimulationServices _services;
+    private readonly ILogger _logger;
+
+    public SimulationManager(
+        IExperimentStorage storage,
+        PythonRuntime python,
+        IOptions<SimulationOptions> options,
+        IOptions<NrpCoreOptions> nrpCore,
+        TimeProvider time,
+        ILoggerFactory loggerFactory)
+    {
+        _logger = loggerFactory.CreateLogger("NrpHost.Simulation");
+        var workDirectory = Path.GetFullPath(options.Value.WorkDirectory is { Length: > 0 } configured
+            ? configured
+            : Path.Combine(Path.GetTempPath(), "nrphost"));
+        _services = new SimulationServices(storage, python, options.Value, nrpCore.Value, time, _logger, workDirectory, this);
+    }
+
+    public event EventHandler<SimulationStateChangedEventArgs>? StateChanged;
+
+    public event EventHandler<SimulationErrorEventArgs>? RuntimeError;
+
+    public event EventHandler<SimulationProgressEventArgs>? Progress;
+
+    public async Task<CreateSimulationResult> CreateAsync(SimulationRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        foreach (var (value, what) in new[] { (request.ExperimentConfiguration, "experimentConfiguration"), (request.MainScript, "mainScript") })
+        {
+            if (!PathGuard.IsSafeRelative(value))
+            {
+                return new CreateSimulationResult(CreateSimulationStatus.Invalid, null,
+                    $"Refused {what} '{value}': it must be a relative path inside the experiment (no '..', no absolute path).");
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(request.ExperimentId))
+        {
+            return new CreateSimulationResult(CreateSimulationStatus.Invalid, null, "experimentID not given.");
+        }
+
+        Simulation simulation;
+        lock (_lock)
+        {
+            var active = _simulations.Count(s => !s.State.IsFinal());
+            if (active >= _services.Options.MaxActiveSimulations)
+            {
+                return new CreateSimulationResult(CreateSimulationStatus.Conflict, null, "Another simulation is already running on the server");
+            }
+
+            simulation = new Simulation(_simulations.Count, request, _services.Time.GetLocalNow(), _services);
+            _simulations.Add(simulation);
+        }
+
+        SimulationLog.Created(_logger, simulation.Id, request.ExperimentId, request.Owner);
+        StateChangedCore(simulation.Snapshot(), SimulationState.Created);
+        return await simulation.InitializeAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public SimulationSnapshot? Find(int id) => FindSimulation(id)?.Snapshot();
+
+    public IReadOnlyList<SimulationSnapshot> List()
+    {
+        Simulation[] all;
+        lock (_lock)
+        {
+            all = [.. _simulations];
+        }
+
+        return all.Select(s => s.Snapshot()).ToList();
+    }
+
+    public Task<StateChangeResult> RequestStateAsync(int id, SimulationState target, CancellationToken cancellationToken = default)
+    {
+        var simulation = FindSimulation(id);
+        return simulation is null
+            ? Task.FromResult(new StateChangeResult(StateChangeStatus.NotFound, default, "The simulation with the given ID was not found"))
+            : simulation.RequestStateAsync(target, cancellationToken);
+    }
+
+    /// <summary>The simulation's directory while it exists (for tests and diagnostics).</summary>
+    internal string? DirectoryOf(int id) => FindSimulation(id)?.Directory;
+
+    private Simulation? FindSimulation(int id)
+    {
+        lock (_lock)
+        {
+            return id >= 0 && id < _simulations.Count ? _simulations[id] : null;
+        }
+    }
+
+    void ISimulationEventSink.StateChanged(SimulationSnapshot simulation, SimulationState previous) => StateChangedCore(simulation, previous);
+
+    private void StateChangedCore(SimulationSnapshot simulation, SimulationState previous) =>
+        Raise(StateChanged, new SimulationStateChangedEventArgs(simulation, previous));
+
+    void ISimulationEventSink.RuntimeError(SimulationError error)
+    {
+        SimulationMetrics.RuntimeErrors.Add(1, new KeyValuePair<string, object?>("error_type", error.ErrorType));
+        Raise(RuntimeError, new SimulationErrorEventArgs(error));
+    }
+
+    void ISimulationEventSink.Progress(int simulationId, string task, bool done) =>
+        Raise(Progress, new SimulationProgressEventArgs(simulationId, task, done));
+
+    private void Raise<T>(EventHandler<T>? handlers, T args)
+    {
+        if (handlers is null)
+        {
+            return;
+        }
+
+        foreach (var handler in handlers.GetInvocationList().Cast<EventHandler<T>>())
+        {
+            try
+            {
+                handler(this, args);
+            }
+#pragma warning disable CA1031 // A subscriber's fault must never reach a simulation.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                SimulationLog.EventHandlerFailed(_logger, ex);
+            }
+        }
+    }
+
+    /// <summary>Stops every simulation that is not final yet (host shutdown).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Simulation[] running;
+        lock (_lock)
+        {
+            running = _simulations.Where(s => !s.State.IsFinal()).ToArray();
+        }
+
+        await Task.WhenAll(running.Select(s => s.RequestStateAsync(SimulationState.Stopped, CancellationToken.None))).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Logging;
+using NrpHost.NrpCore;
+using NrpHost.Python;
+using NrpHost.Storage;
+
+namespace NrpHost.Simulation;
+
+/// <summary>What a <see cref="Simulation"/> needs from its manager.</summary>
+internal sealed record SimulationServices(
+    IExperimentStorage Storage,
+    PythonRuntime Python,
+    SimulationOptions Options,
+    NrpCoreOptions NrpCore,
+    TimeProvider Time,
+    ILogger Logger,
+    string WorkDirectory,
+    ISimulationEventSink Events);
+
+/// <summary>Where a simulation reports what happens to it (the manager raises the public events).</summary>
+internal interface ISimulationEventSink
+{
+    void StateChanged(SimulationSnapshot simulation, SimulationState previous);
+
+    void RuntimeError(SimulationError error);
+
+    void Progress(int simulationId, string task, bool done);
+}

@@ -1,0 +1,71 @@
+namespace NrpHost.Storage;
+
+/// <summary>Where experiments come from and where their log archives go.</summary>
+public interface IExperimentStorage
+{
+    /// <summary>
+    /// Copies the experiment's files into <paramref name="targetDirectory"/> (which exists and is empty), leaving
+    /// out top-level <c>*.log</c>, <c>*.log.zip</c>, <c>logs/</c> and <c>__pycache__/</c>. Every file lands inside
+    /// the target directory; a name that would not is refused with <see cref="ExperimentStorageException"/>.
+    /// </summary>
+    Task StageAsync(ExperimentLocation experiment, string targetDirectory, CancellationToken cancellationToken = default);
+
+    /// <summary>Stores a file (a log archive) at the top level of the experiment.</summary>
+    Task UploadAsync(ExperimentLocation experiment, string fileName, Stream content, CancellationToken cancellationToken = default);
+}
+
+/// <summary>An experiment in storage and the credentials to reach it.</summary>
+/// <param name="ExperimentId">The experiment's id (its folder name).</param>
+/// <param name="Token">The caller's bearer token, if any.</param>
+/// <param name="ContextId">The collab context id, if any.</param>
+public sealed record ExperimentLocation(string ExperimentId, string? Token = null, string? ContextId = null);
+
+/// <summary>Why a storage operation failed.</summary>
+public enum ExperimentStorageError
+{
+    /// <summary>The experiment or file does not exist.</summary>
+    NotFound,
+
+    /// <summary>The credentials were not accepted.</summary>
+    Unauthorized,
+
+    /// <summary>The credentials do not give access.</summary>
+    Forbidden,
+
+    /// <summary>A name from storage or from the request would land outside the simulation directory.</summary>
+    InvalidPath,
+
+    /// <summary>Storage could not be reached, timed out or failed.</summary>
+    Unavailable,
+}
+
+/// <summary>A storage operation failed.</summary>
+public sealed class ExperimentStorageException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public ExperimentStorageException()
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    public ExperimentStorageException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and cause.</summary>
+    public ExperimentStorageException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates the exception with a reason.</summary>
+    public ExperimentStorageException(ExperimentStorageError error, string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Error = error;
+    }
+
+    /// <summary>Why it failed.</summary>
+    public ExperimentStorageError Error { get; } = ExperimentStorageError.Unavailable;
+}

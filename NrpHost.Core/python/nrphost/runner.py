@@ -1,0 +1,325 @@
+"""Runs one simulation's ``main_script.py`` inside the host process.
+
+A ``Session`` belongs to one simulation and lives on that simulation's own thread. The host gives it:
+
+* a block of shared native memory (``ctl``, eight int64 slots, see ``CTL_*``) that both sides read and
+  write without the GIL or any call across the .NET boundary: the host sets the pause/stop flags there,
+  the ``nrp`` object writes its step count and the time spent stepping;
+* ``wait``, a .NET callable that blocks (without the GIL) until the pause gate opens or stop is asked.
+
+The hot path, ``Nrp.run_loop``, is pure Python: one flag read, the timeout check, the client call and
+two counter writes. It leaves Python only while paused.
+"""
+
+import builtins
+import linecache
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+
+from nrphost import _output
+
+# Slots of the shared control block (int64 each).
+CTL_FLAGS = 0        # bit 0: paused, bit 1: stop requested (written by the host)
+CTL_STEPS = 1        # iterations done (written by run_loop)
+CTL_REAL_NS = 2      # nanoseconds spent inside run_loop, finished calls (written by run_loop)
+CTL_STEP_START = 3   # perf_counter_ns() when the current run_loop call started, 0 when none runs
+CTL_THREAD = 4       # threading.get_ident() of the script thread (written once)
+CTL_IN_SCRIPT = 5    # 1 while user code of main_script.py runs
+FLAG_PAUSED = 1
+FLAG_STOP = 2
+
+
+class NRPSimulationTimeout(Exception):
+    """Raised by ``nrp.run_loop`` when the requested iterations would pass ``SimulationTimeout``."""
+
+
+class NRPStopExecution(BaseException):
+    """Ends a script whose simulation is being stopped. ``except Exception`` does not catch it."""
+
+
+def _not_available(name):
+    def method(self, *args, **kwargs):
+        raise NotImplementedError("%s() is not available" % name)
+
+    method.__name__ = name
+    return method
+
+
+class Nrp:
+    """The ``nrp`` object a main script sees: ``run_loop`` on top of the nrp-core client."""
+
+    __slots__ = ("_run", "_ctl", "_wait", "_max")
+
+    def __init__(self, client, ctl, wait, max_steps):
+        self._run = client.run_loop
+        self._ctl = ctl
+        self._wait = wait
+        self._max = max_steps
+
+    def run_loop(self, num_iterations=1, json_data=None):
+        ctl = self._ctl
+        if ctl[0]:
+            self._pause_point()
+        if ctl[1] + num_iterations > self._max:
+            raise NRPSimulationTimeout("The number of iteration requested will exceed the timeout")
+        start = _now()
+        ctl[3] = start
+        try:
+            result = self._run(num_iterations, json_data)
+        except BaseException:
+            ctl[3] = 0
+            ctl[2] += _now() - start
+            raise
+        ctl[3] = 0
+        ctl[2] += _now() - start
+        ctl[1] += num_iterations
+        return result
+
+    def _pause_point(self):
+        ctl = self._ctl
+        while True:
+            flags = ctl[0]
+            if flags & FLAG_STOP:
+                raise NRPStopExecution()
+            if not flags & FLAG_PAUSED:
+                return
+            self._wait()
+
+    initialize = _not_available("initialize")
+    reset = _not_available("reset")
+    stop = _not_available("stop")
+    shutdown = _not_available("shutdown")
+
+    def __repr__(self):
+        return "<nrp: run_loop(num_iterations=1, json_data=None)>"
+
+
+_now = time.perf_counter_ns
+
+
+def _report(error_type, msg, file_name, line_number=-1, offset=-1, line_text=""):
+    return {
+        "error_type": error_type,
+        "msg": msg,
+        "fileName": file_name,
+        "line_number": -1 if line_number is None else int(line_number),
+        "offset": -1 if offset is None else int(offset),
+        "line_text": (line_text or "").rstrip("\n"),
+    }
+
+
+def control_block(address, size=8):
+    """A memoryview of ``size`` int64 slots at the native ``address`` owned by the host."""
+    import ctypes
+
+    raw = (ctypes.c_char * (8 * size)).from_address(address)
+    return memoryview(raw).cast("B").cast("q")
+
+
+def load_factory(spec):
+    """Resolve ``"module:attribute"`` to a callable that creates an nrp-core client."""
+    module_name, _, attr = spec.partition(":")
+    module = __import__(module_name, fromlist=["_"])
+    target = module
+    for part in (attr or "NrpCore").split("."):
+        target = getattr(target, part)
+    return target
+
+
+class Session:
+    """One simulation's script, client and logs, on the simulation's thread."""
+
+    def __init__(self, sim_id, directory, script_name, ctl_address, wait, max_steps):
+        self.sim_id = sim_id
+        self.directory = os.path.abspath(directory)
+        self.script_name = script_name
+        self.script_path = os.path.join(self.directory, script_name)
+        self.ctl = control_block(ctl_address)
+        self.wait = wait
+        self.max_steps = max_steps
+        self.code = None
+        self.client = None
+        self.category = "Simulation.%d" % sim_id
+        self.tee = None
+        self.file_logger = None
+        self._file_handler = None
+
+    # -- set-up, on the simulation thread ------------------------------------------------------
+
+    def open_logs(self):
+        """Create ``simulation_<id>.log`` (this thread's output) and the script's ``file_logger``."""
+        _output.set_category(self.category)
+        self.tee = open(os.path.join(self.directory, "simulation_%d.log" % self.sim_id), "a", encoding="utf-8")
+        _output.set_tee(self.tee)
+        stem = os.path.splitext(os.path.basename(self.script_name))[0]
+        logger = logging.getLogger("nrphost.script.%d" % self.sim_id)
+        logger.handlers.clear()
+        handler = logging.FileHandler(os.path.join(self.directory, "%s_%d.log" % (stem, self.sim_id)), encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        self._file_handler = handler
+        self.file_logger = logger
+
+    def load(self):
+        """Read and compile the script. Returns a report on failure, else None."""
+        try:
+            with open(self.script_path, "r", encoding="utf-8") as handle:
+                source = handle.read()
+        except (OSError, UnicodeDecodeError) as err:
+            return _report("Loading", "Error loading main script : %s" % err, self.script_name)
+        try:
+            self.code = compile(source, self.script_path, "exec")
+        except SyntaxError as err:
+            return _report("Compile", "SyntaxError in (Line %s): %s" % (err.lineno, err.msg), self.script_name,
+                           err.lineno, err.offset, err.text)
+        except ValueError as err:  # e.g. null bytes
+            return _report("Compile", "SyntaxError in (Line -1): %s" % err, self.script_name)
+        return None
+
+    def create_client(self, factory_spec, address, config_file, args):
+        """Construct and initialise the nrp-core client. Returns a report on failure, else None."""
+        try:
+            factory = load_factory(factory_spec)
+            self.client = factory(address, experiment_folder=self.directory, config_file=config_file, args=args)
+            self.client.initialize()
+        except NRPStopExecution:
+            raise
+        except BaseException as err:  # noqa: BLE001 - every failure becomes a report
+            self._log_exception(err)
+            report = self._report_from_exception(
+                err, "Loading", "Error initializing nrp_core client. Check logs. Simulation ID %d: %s" % (self.sim_id, err))
+            report["error_type"] = "Loading"
+            return report
+        return None
+
+    # -- the run, on the simulation thread --------------------------------------------------------
+
+    def run(self):
+        """Execute the script. Returns ``(stopped, report_or_None)``."""
+        ctl = self.ctl
+        ctl[4] = threading.get_ident()
+        saved_path = list(sys.path)
+        saved_cwd = os.getcwd()
+        saved_modules = set(sys.modules)
+        scope = {
+            "__name__": "__main__",
+            "__file__": self.script_path,
+            "__builtins__": builtins,
+            "nrp": Nrp(self.client, ctl, self.wait, self.max_steps),
+            "NRPSimulationTimeout": NRPSimulationTimeout,
+            "file_logger": self.file_logger,
+            "logging": logging,
+        }
+        stopped = False
+        report = None
+        try:
+            try:
+                os.chdir(self.directory)
+                sys.path.insert(0, self.directory)
+                ctl[5] = 1
+                try:
+                    exec(self.code, scope)  # noqa: S102 - running the experiment's script is the point
+                finally:
+                    ctl[5] = 0
+            except NRPStopExecution:
+                stopped = True
+            except NRPSimulationTimeout as err:
+                report = self._report_from_exception(err, "SimTimeout", "The number of iteration requested will exceed the timeout")
+            except SystemExit as err:
+                if err.code not in (None, 0):
+                    report = _report("Runtime", "main script exited with status %s" % (err.code,), self.script_name)
+            except (AttributeError, NameError, SyntaxError) as err:
+                report = self._report_from_exception(err, "Compile", None)
+                report["msg"] = "%s in main script (Line %s): %s" % (type(err).__name__, report["line_number"], err)
+                self._log_exception(err)
+            except BaseException as err:  # noqa: BLE001 - every failure becomes a report
+                report = self._report_from_exception(err, "Runtime", str(err) or type(err).__name__)
+                self._log_exception(err)
+        except NRPStopExecution:
+            # The stop exception can land between the lines above; it still means "stopped".
+            stopped = True
+        finally:
+            ctl[5] = 0
+            self._restore(saved_path, saved_cwd, saved_modules)
+            _output.flush_all()
+        return stopped or bool(ctl[0] & FLAG_STOP), report
+
+    def _restore(self, saved_path, saved_cwd, saved_modules):
+        sys.path[:] = saved_path
+        try:
+            os.chdir(saved_cwd)
+        except OSError:
+            pass
+        prefix = self.directory + os.sep
+        for name in list(sys.modules):
+            if name in saved_modules:
+                continue
+            module = sys.modules.get(name)
+            origin = getattr(module, "__file__", None) or ""
+            if origin.startswith(prefix):
+                del sys.modules[name]
+
+    # -- clean-up ----------------------------------------------------------------------------------
+
+    def shutdown_client(self):
+        """Shut the client down; returns an error text or None."""
+        client, self.client = self.client, None
+        if client is None:
+            return None
+        try:
+            client.shutdown()
+        except BaseException as err:  # noqa: BLE001
+            return "%s: %s" % (type(err).__name__, err)
+        return None
+
+    def close(self):
+        """Close the log files (after the script thread is done)."""
+        _output.flush_all()
+        if self._file_handler is not None:
+            self.file_logger.removeHandler(self._file_handler)
+            self._file_handler.close()
+            self._file_handler = None
+        if self.tee is not None:
+            _output.release_tee(self.tee)
+            self.tee = None
+        self.code = None
+
+    # -- reports -----------------------------------------------------------------------------------
+
+    def _log_exception(self, err):
+        text = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+        sys.stderr.write(text)
+
+    def _report_from_exception(self, err, error_type, msg):
+        """Locate the innermost frame in the experiment's own files (main script, engines, functions)."""
+        file_name, line, offset, text = self.script_name, -1, -1, ""
+        if isinstance(err, SyntaxError) and err.filename and self._inside(err.filename):
+            file_name = os.path.relpath(err.filename, self.directory)
+            line, offset, text = err.lineno, err.offset, err.text or ""
+        else:
+            for frame, lineno in traceback.walk_tb(err.__traceback__):
+                path = frame.f_code.co_filename
+                if self._inside(path):
+                    file_name = os.path.relpath(path, self.directory)
+                    line = lineno
+                    text = linecache.getline(path, lineno).strip()
+        return _report(error_type, msg if msg is not None else str(err), file_name, line, offset, text)
+
+    def _inside(self, path):
+        try:
+            return os.path.abspath(path).startswith(self.directory + os.sep)
+        except (TypeError, ValueError):
+            return False
+
+
+def interrupt(thread_id):
+    """Raise ``NRPStopExecution`` asynchronously in the given Python thread (GIL held by the caller)."""
+    import ctypes
+
+    return ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(NRPStopExecution))
