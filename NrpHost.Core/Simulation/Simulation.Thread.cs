@@ -18,13 +18,17 @@ internal sealed partial class Simulation
         {
             var nrpCore = _services.NrpCore;
             var (factory, pythonPath) = NrpCoreClients.Select(nrpCore, _services.Python.PackagesPath);
-            var session = ScriptSession.Create(Id, _directory!, Request.MainScript, control, WaitAtGate, _configuration!.MaxSteps, pythonPath);
-            Volatile.Write(ref _session, session);
-            report = session.Load();
-            if (report is null && !control.IsStopRequested)
+            // One GIL hold (and so one Python thread state) for the whole preparation.
+            using (Py.GIL())
             {
-                var overrides = NrpCoreOverrides.Build(Id, _configuration.DataTransferEngineIndex, nrpCore.MqttBroker, nrpCore.MqttPrefix);
-                report = session.CreateClient(factory, nrpCore.Address, Request.ExperimentConfiguration, overrides);
+                var session = ScriptSession.Create(Id, _directory!, Request.MainScript, control, WaitAtGate, _configuration!.MaxSteps, pythonPath);
+                Volatile.Write(ref _session, session);
+                report = session.Load();
+                if (report is null && !control.IsStopRequested)
+                {
+                    var overrides = NrpCoreOverrides.Build(Id, _configuration.DataTransferEngineIndex, nrpCore.MqttBroker, nrpCore.MqttPrefix);
+                    report = session.CreateClient(factory, nrpCore.Address, Request.ExperimentConfiguration, overrides);
+                }
             }
         }
         catch (Exception ex) when (control.IsStopRequested)

@@ -150,11 +150,20 @@ class Session:
 
     # -- set-up, on the simulation thread ------------------------------------------------------
 
+    def bind_thread(self):
+        """Route the calling thread's output to this simulation (its logger category and log file).
+
+        Called at the start of every host call on the simulation thread: the thread's Python thread state,
+        and with it its thread-local data, does not outlive one GIL acquisition by the host.
+        """
+        _output.set_category(self.category)
+        _output.set_tee(self.tee)
+        self.ctl[4] = threading.get_ident()
+
     def open_logs(self):
         """Create ``simulation_<id>.log`` (this thread's output) and the script's ``file_logger``."""
-        _output.set_category(self.category)
         self.tee = open(os.path.join(self.directory, "simulation_%d.log" % self.sim_id), "a", encoding="utf-8")
-        _output.set_tee(self.tee)
+        self.bind_thread()
         stem = os.path.splitext(os.path.basename(self.script_name))[0]
         logger = logging.getLogger("nrphost.script.%d" % self.sim_id)
         logger.handlers.clear()
@@ -168,6 +177,7 @@ class Session:
 
     def load(self):
         """Read and compile the script. Returns a report on failure, else None."""
+        self.bind_thread()
         try:
             with open(self.script_path, "r", encoding="utf-8") as handle:
                 source = handle.read()
@@ -184,6 +194,7 @@ class Session:
 
     def create_client(self, factory_spec, address, config_file, args):
         """Construct and initialise the nrp-core client. Returns a report on failure, else None."""
+        self.bind_thread()
         try:
             factory = load_factory(factory_spec)
             self.client = factory(address, experiment_folder=self.directory, config_file=config_file, args=args)
@@ -203,7 +214,7 @@ class Session:
     def run(self):
         """Execute the script. Returns ``(stopped, report_or_None)``."""
         ctl = self.ctl
-        ctl[4] = threading.get_ident()
+        self.bind_thread()
         saved_path = list(sys.path)
         saved_cwd = os.getcwd()
         saved_modules = set(sys.modules)
