@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using NrpHost.Messaging;
 using NrpHost.NrpCore;
 using NrpHost.Python;
 using NrpHost.Simulation;
@@ -30,10 +32,26 @@ public static class NrpHostServiceCollectionExtensions
         Bind<SimulationOptions>(services, configuration, SimulationOptions.SectionName);
         Bind<NrpCoreOptions>(services, configuration, NrpCoreOptions.SectionName);
         Bind<LocalStorageOptions>(services, configuration, LocalStorageOptions.SectionName);
+        Bind<MqttOptions>(services, configuration, MqttOptions.SectionName);
+
+        // nrp-core's data-transfer engine publishes on the same broker and prefix as the status messages.
+        services.AddSingleton<IPostConfigureOptions<NrpCoreOptions>>(sp => new PostConfigureOptions<NrpCoreOptions, IOptions<MqttOptions>>(
+            Options.DefaultName,
+            sp.GetRequiredService<IOptions<MqttOptions>>(),
+            (nrpCore, mqtt) =>
+            {
+                if (string.IsNullOrEmpty(nrpCore.MqttPrefix))
+                {
+                    nrpCore.MqttPrefix = mqtt.Value.Prefix;
+                }
+
+                nrpCore.MqttBroker ??= mqtt.Value.Broker;
+            }));
 
         services.TryAddSingleton<PythonRuntime>();
         services.TryAddSingleton<IPythonRuntime>(sp => sp.GetRequiredService<PythonRuntime>());
         services.TryAddSingleton<IExperimentStorage, LocalExperimentStorage>();
+        services.TryAddSingleton<IUserDirectory, LocalUserDirectory>();
         services.TryAddSingleton<SimulationManager>();
         services.TryAddSingleton<ISimulationManager>(sp => sp.GetRequiredService<SimulationManager>());
         return new NrpHostBuilder(services, configuration);

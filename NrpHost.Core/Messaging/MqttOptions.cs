@@ -1,0 +1,35 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace NrpHost.Messaging;
+
+/// <summary>Where simulation status and runtime errors are published.</summary>
+public sealed class MqttOptions
+{
+    /// <summary>The configuration section these options bind to.</summary>
+    public const string SectionName = "NrpHost:Mqtt";
+
+    /// <summary>
+    /// Topic prefix: topics are <c>[&lt;prefix&gt;/]nrp_simulation/&lt;id&gt;/…</c>. Also returned by the REST API as
+    /// <c>MQTTPrefix</c> and passed to nrp-core as <c>MQTTPrefix</c>. Default empty (no prefix).
+    /// </summary>
+    public string Prefix { get; set; } = string.Empty;
+
+    /// <summary>
+    /// An external broker as <c>host:port</c> (for example Mosquitto). When empty, NrpHost starts its own embedded
+    /// broker.
+    /// </summary>
+    public string? Broker { get; set; }
+
+    /// <summary>The embedded broker's TCP port (when no external broker is configured).</summary>
+    [Range(0, 65535)]
+    public int EmbeddedPort { get; set; } = 1883;
+
+    /// <summary>The address the embedded broker binds; loopback unless configured otherwise.</summary>
+    public string EmbeddedBindAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Optional user name for the external broker.</summary>
+    public string? Username { get; set; }
+
+    /// <summary>Optional password for the external broker.</summary>
+    public string? Password { get; set; }
+}
