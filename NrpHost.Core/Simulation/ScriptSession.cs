@@ -14,8 +14,11 @@ internal sealed class ScriptSession : IDisposable
     private readonly string _mainScript;
     private readonly int _simulationId;
 
-    private ScriptSession(PyObject session, int simulationId, string mainScript)
+    private readonly IReadOnlyList<string> _clientRoots;
+
+    private ScriptSession(PyObject session, int simulationId, string mainScript, IReadOnlyList<string> clientRoots)
     {
+        _clientRoots = clientRoots;
         _session = session;
         _simulationId = simulationId;
         _mainScript = mainScript;
@@ -30,13 +33,17 @@ internal sealed class ScriptSession : IDisposable
             {
                 using var sys = Py.Import("sys");
                 using var path = sys.GetAttr("path");
-                foreach (var entry in extraPythonPath)
+                // In front, so the configured client wins over any installed package of the same name.
+                foreach (var entry in extraPythonPath.Reverse())
                 {
                     using var item = new PyString(entry);
-                    if (!path.InvokeMethod("__contains__", item).IsTrue())
+                    while (path.InvokeMethod("__contains__", item).IsTrue())
                     {
-                        path.InvokeMethod("append", item).Dispose();
+                        path.InvokeMethod("remove", item).Dispose();
                     }
+
+                    using var zero = new PyInt(0);
+                    path.InvokeMethod("insert", zero, item).Dispose();
                 }
             }
 
@@ -58,7 +65,7 @@ internal sealed class ScriptSession : IDisposable
                 throw;
             }
 
-            return new ScriptSession(session, simulationId, mainScript);
+            return new ScriptSession(session, simulationId, mainScript, extraPythonPath);
         }
     }
 
@@ -81,7 +88,8 @@ internal sealed class ScriptSession : IDisposable
             using var a = new PyString(address);
             using var c = new PyString(configFile);
             using var o = new PyString(arguments);
-            using var report = _session.InvokeMethod("create_client", f, a, c, o);
+            using var roots = new PyList(_clientRoots.Select(r => (PyObject)new PyString(r)).ToArray());
+            using var report = _session.InvokeMethod("create_client", f, a, c, o, roots);
             return ToError(report);
         }
     }

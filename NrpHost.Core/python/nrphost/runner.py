@@ -120,14 +120,45 @@ def control_block(address, size=8):
     return memoryview(raw).cast("B").cast("q")
 
 
-def load_factory(spec):
-    """Resolve ``"module:attribute"`` to a callable that creates an nrp-core client."""
+def load_factory(spec, roots=()):
+    """Resolve ``"module:attribute"`` to a callable that creates an nrp-core client.
+
+    ``roots`` are the folders the client must come from (the embedded runtime, or a real nrp-core
+    installation). A module of the same name imported earlier from elsewhere is dropped first, so the
+    configured client is the one used.
+    """
     module_name, _, attr = spec.partition(":")
+    for root in roots:
+        _prefer_packages_of(os.path.abspath(root))
     module = __import__(module_name, fromlist=["_"])
     target = module
     for part in (attr or "NrpCore").split("."):
         target = getattr(target, part)
     return target
+
+
+def _prefer_packages_of(root):
+    """Drop cached modules that shadow a package or module of ``root`` but were loaded from elsewhere."""
+    try:
+        entries = os.listdir(root)
+    except OSError:
+        return
+    names = set()
+    for entry in entries:
+        if entry.endswith(".py"):
+            names.add(entry[:-3])
+        elif os.path.isfile(os.path.join(root, entry, "__init__.py")):
+            names.add(entry)
+    prefix = root + os.sep
+    for top in names:
+        loaded = sys.modules.get(top)
+        if loaded is None:
+            continue
+        origin = os.path.abspath(getattr(loaded, "__file__", None) or "")
+        if origin.startswith(prefix):
+            continue
+        for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+            del sys.modules[name]
 
 
 class Session:
@@ -192,11 +223,11 @@ class Session:
             return _report("Compile", "SyntaxError in (Line -1): %s" % err, self.script_name)
         return None
 
-    def create_client(self, factory_spec, address, config_file, args):
+    def create_client(self, factory_spec, address, config_file, args, roots=()):
         """Construct and initialise the nrp-core client. Returns a report on failure, else None."""
         self.bind_thread()
         try:
-            factory = load_factory(factory_spec)
+            factory = load_factory(factory_spec, tuple(roots))
             self.client = factory(address, experiment_folder=self.directory, config_file=config_file, args=args)
             self.client.initialize()
         except NRPStopExecution:

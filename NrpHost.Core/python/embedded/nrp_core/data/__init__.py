@@ -1,0 +1,1 @@
+"""Datapack types of the nrp-core-compatible API (``nrp_core.data.nrp_json``)."""

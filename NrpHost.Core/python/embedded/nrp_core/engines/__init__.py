@@ -1,0 +1,1 @@
+"""Engine script base classes of the nrp-core-compatible API."""
