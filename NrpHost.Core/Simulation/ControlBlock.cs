@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace NrpHost.Simulation;
@@ -44,18 +43,8 @@ internal sealed unsafe class ControlBlock : IDisposable
     /// <summary>Iterations done.</summary>
     public long Steps => Volatile.Read(ref _slots[1]);
 
-    /// <summary>Nanoseconds spent inside <c>run_loop</c>, including a call in progress.</summary>
-    public long RealNanoseconds
-    {
-        get
-        {
-            var done = Volatile.Read(ref _slots[2]);
-            var start = Volatile.Read(ref _slots[3]);
-            // Python's perf_counter_ns and Stopwatch both read CLOCK_MONOTONIC in nanoseconds on Linux.
-            var running = start != 0 && Stopwatch.Frequency == 1_000_000_000 ? Math.Max(0, Stopwatch.GetTimestamp() - start) : 0;
-            return done + running;
-        }
-    }
+    /// <summary>Nanoseconds spent inside finished <c>run_loop</c> calls.</summary>
+    public long RealNanoseconds => Volatile.Read(ref _slots[2]);
 
     /// <summary>The Python thread id of the simulation thread, 0 until it is known.</summary>
     public long PythonThreadId => Volatile.Read(ref _slots[4]);

@@ -25,8 +25,7 @@ from nrphost import _output
 # Slots of the shared control block (int64 each).
 CTL_FLAGS = 0        # bit 0: paused, bit 1: stop requested (written by the host)
 CTL_STEPS = 1        # iterations done (written by run_loop)
-CTL_REAL_NS = 2      # nanoseconds spent inside run_loop, finished calls (written by run_loop)
-CTL_STEP_START = 3   # perf_counter_ns() when the current run_loop call started, 0 when none runs
+CTL_REAL_NS = 2      # nanoseconds spent inside finished run_loop calls (written by run_loop)
 CTL_THREAD = 4       # threading.get_ident() of the script thread (written once)
 CTL_IN_SCRIPT = 5    # 1 while user code of main_script.py runs
 FLAG_PAUSED = 1
@@ -50,44 +49,50 @@ def _not_available(name):
 
 
 class Nrp:
-    """The ``nrp`` object a main script sees: ``run_loop`` on top of the nrp-core client."""
+    """The ``nrp`` object a main script sees: ``run_loop`` on top of the nrp-core client.
 
-    __slots__ = ("_run", "_ctl", "_wait", "_max")
+    ``run_loop`` is a closure stored on the instance (no bound-method creation per call); its state lives in
+    closure cells and is published to the control block as absolute values after each call.
+    """
+
+    __slots__ = ("run_loop",)
 
     def __init__(self, client, ctl, wait, max_steps):
-        self._run = client.run_loop
-        self._ctl = ctl
-        self._wait = wait
-        self._max = max_steps
+        run = client.run_loop
+        now = time.perf_counter_ns
+        count = ctl[1]
+        real = ctl[2]
 
-    def run_loop(self, num_iterations=1, json_data=None):
-        ctl = self._ctl
-        if ctl[0]:
-            self._pause_point()
-        if ctl[1] + num_iterations > self._max:
-            raise NRPSimulationTimeout("The number of iteration requested will exceed the timeout")
-        start = _now()
-        ctl[3] = start
-        try:
-            result = self._run(num_iterations, json_data)
-        except BaseException:
-            ctl[3] = 0
-            ctl[2] += _now() - start
-            raise
-        ctl[3] = 0
-        ctl[2] += _now() - start
-        ctl[1] += num_iterations
-        return result
+        def pause_point():
+            while True:
+                flags = ctl[0]
+                if flags & FLAG_STOP:
+                    raise NRPStopExecution()
+                if not flags & FLAG_PAUSED:
+                    return
+                wait()
 
-    def _pause_point(self):
-        ctl = self._ctl
-        while True:
-            flags = ctl[0]
-            if flags & FLAG_STOP:
-                raise NRPStopExecution()
-            if not flags & FLAG_PAUSED:
-                return
-            self._wait()
+        def run_loop(num_iterations=1, json_data=None):
+            nonlocal count, real
+            if ctl[0]:
+                pause_point()
+            if count + num_iterations > max_steps:
+                raise NRPSimulationTimeout("The number of iteration requested will exceed the timeout")
+            start = now()
+            try:
+                result = run(num_iterations, json_data)
+            except BaseException:
+                # As nrp-core's users expect: time spent is kept, the iterations are not counted.
+                real += now() - start
+                ctl[2] = real
+                raise
+            real += now() - start
+            count += num_iterations
+            ctl[2] = real
+            ctl[1] = count
+            return result
+
+        self.run_loop = run_loop
 
     initialize = _not_available("initialize")
     reset = _not_available("reset")
@@ -98,7 +103,6 @@ class Nrp:
         return "<nrp: run_loop(num_iterations=1, json_data=None)>"
 
 
-_now = time.perf_counter_ns
 
 
 def _report(error_type, msg, file_name, line_number=-1, offset=-1, line_text=""):

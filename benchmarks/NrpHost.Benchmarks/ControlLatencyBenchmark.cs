@@ -1,0 +1,165 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Engines;
+using NrpHost.Simulation;
+
+namespace NrpHost.Benchmarks;
+
+/// <summary>
+/// How fast pause, resume and stop act on a running simulation (embedded runtime, one no-op engine). Each iteration
+/// is one measured operation; setup (creating, starting, parking the script) is outside the measurement.
+/// </summary>
+[InProcess]
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 3, iterationCount: 60, invocationCount: 1)]
+[Config(typeof(LatencyColumns))]
+public class ControlLatencyBenchmark
+{
+    private const string LoopScript = "while True:\n    nrp.run_loop()\n";
+    private const string RunawayScript = "x = 0\nwhile True:\n    x += 1\n";
+    private PythonHost.Host? _loop;
+    private PythonHost.Host? _runaway;
+    private int _id;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _loop = new PythonHost.Host(LoopScript);
+        _runaway = new PythonHost.Host(RunawayScript);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _loop?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _runaway?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    // --- resume: from PUT started to the script's next completed step --------------------------------------------
+
+    [IterationSetup(Target = nameof(Resume))]
+    public void ParkForResume()
+    {
+        StopCurrent(_loop!);
+        _id = _loop!.CreateAsync().GetAwaiter().GetResult();
+        Request(_loop, SimulationState.Started);
+        WaitFor(_loop, s => s.Clock.Iterations > 10);
+        Request(_loop, SimulationState.Paused);
+        Thread.Sleep(5); // let the script thread park at the gate, as a real pause does
+    }
+
+    [Benchmark(Description = "resume: PUT started -> next step done")]
+    public long Resume()
+    {
+        var before = _loop!.Manager.Find(_id)!.Clock.Iterations;
+        Request(_loop, SimulationState.Started);
+        long now;
+        while ((now = _loop.Manager.Find(_id)!.Clock.Iterations) <= before)
+        {
+            Thread.SpinWait(20);
+        }
+
+        return now;
+    }
+
+    // --- pause: from PUT paused to the last step ----------------------------------------------------------------
+
+    [IterationSetup(Target = nameof(Pause))]
+    public void RunForPause()
+    {
+        StopCurrent(_loop!);
+        _id = _loop!.CreateAsync().GetAwaiter().GetResult();
+        Request(_loop, SimulationState.Started);
+        WaitFor(_loop, s => s.Clock.Iterations > 10);
+    }
+
+    [Benchmark(Description = "pause: PUT paused returns")]
+    public void Pause() => Request(_loop!, SimulationState.Paused);
+
+    // --- stop ---------------------------------------------------------------------------------------------------
+
+    [IterationSetup(Target = nameof(StopPausedNeverStarted))]
+    public void CreateForStop()
+    {
+        StopCurrent(_loop!);
+        _id = _loop!.CreateAsync().GetAwaiter().GetResult();
+    }
+
+    [Benchmark(Description = "stop: paused, never started")]
+    public void StopPausedNeverStarted() => Request(_loop!, SimulationState.Stopped);
+
+    [IterationSetup(Target = nameof(StopPausedAfterRunning))]
+    public void RunThenPauseForStop()
+    {
+        StopCurrent(_loop!);
+        _id = _loop!.CreateAsync().GetAwaiter().GetResult();
+        Request(_loop, SimulationState.Started);
+        WaitFor(_loop, s => s.Clock.Iterations > 10);
+        Request(_loop, SimulationState.Paused);
+    }
+
+    [Benchmark(Description = "stop: paused after running")]
+    public void StopPausedAfterRunning() => Request(_loop!, SimulationState.Stopped);
+
+    [IterationSetup(Target = nameof(StopRunning))]
+    public void RunForStop()
+    {
+        StopCurrent(_loop!);
+        _id = _loop!.CreateAsync().GetAwaiter().GetResult();
+        Request(_loop, SimulationState.Started);
+        WaitFor(_loop, s => s.Clock.Iterations > 10);
+    }
+
+    [Benchmark(Description = "stop: running (step loop)")]
+    public void StopRunning() => Request(_loop!, SimulationState.Stopped);
+
+    [IterationSetup(Target = nameof(StopRunaway))]
+    public void RunRunaway()
+    {
+        StopCurrent(_runaway!);
+        _id = _runaway!.CreateAsync().GetAwaiter().GetResult();
+        Request(_runaway, SimulationState.Started);
+        Thread.Sleep(20);
+    }
+
+    [Benchmark(Description = "stop: runaway script (never calls run_loop)")]
+    public void StopRunaway() => Request(_runaway!, SimulationState.Stopped);
+
+    private void StopCurrent(PythonHost.Host host)
+    {
+        foreach (var s in host.Manager.List().Where(s => !s.State.IsFinal()))
+        {
+            host.Manager.RequestStateAsync(s.Id, SimulationState.Stopped).GetAwaiter().GetResult();
+        }
+    }
+
+    private void Request(PythonHost.Host host, SimulationState state)
+    {
+        var result = host.Manager.RequestStateAsync(_id, state).GetAwaiter().GetResult();
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException($"{state}: {result.Status} {result.Message}");
+        }
+    }
+
+    private void WaitFor(PythonHost.Host host, Func<SimulationSnapshot, bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition(host.Manager.Find(_id)!))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"simulation {_id}: {host.Manager.Find(_id)}");
+            }
+
+            Thread.Sleep(1);
+        }
+    }
+}
+
+/// <summary>Median, 95th percentile and maximum for latency benchmarks.</summary>
+public sealed class LatencyColumns : BenchmarkDotNet.Configs.ManualConfig
+{
+    public LatencyColumns()
+    {
+        AddColumn(BenchmarkDotNet.Columns.StatisticColumn.Median, BenchmarkDotNet.Columns.StatisticColumn.P95, BenchmarkDotNet.Columns.StatisticColumn.Max);
+    }
+}

@@ -1,0 +1,103 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using NrpHost.DependencyInjection;
+using NrpHost.Python;
+using NrpHost.Simulation;
+
+namespace NrpHost.Benchmarks;
+
+/// <summary>The embedded interpreter and NrpHost services shared by the benchmarks of this process.</summary>
+public static class PythonHost
+{
+    private static readonly Lock Gate = new();
+    private static PythonRuntime? s_runtime;
+
+    internal static PythonRuntime Runtime
+    {
+        get
+        {
+            lock (Gate)
+            {
+                if (s_runtime is null)
+                {
+                    s_runtime = new PythonRuntime(new PythonOptions(), NullLoggerFactory.Instance, Environment.GetEnvironmentVariable);
+                    s_runtime.EnsureInitialized();
+                }
+
+                return s_runtime;
+            }
+        }
+    }
+
+    /// <summary>A simulation manager over a temporary storage root holding one experiment.</summary>
+    internal sealed class Host : IAsyncDisposable
+    {
+        private readonly ServiceProvider _provider;
+
+        public Host(string script, double timeout = 1e6, string? engine = null)
+        {
+            _ = Runtime;
+            Root = Path.Combine(Path.GetTempPath(), "nrphost-bench-" + Guid.NewGuid().ToString("N")[..8]);
+            var experiment = Path.Combine(Root, "experiments", "bench");
+            Directory.CreateDirectory(experiment);
+            File.WriteAllText(Path.Combine(experiment, "main_script.py"), script);
+            File.WriteAllText(Path.Combine(experiment, "engine.py"), engine ?? """
+                from nrp_core.engines.python_json import EngineScript
+
+                class Script(EngineScript):
+                    def initialize(self):
+                        pass
+
+                    def runLoop(self, timestep_ns):
+                        pass
+
+                    def shutdown(self):
+                        pass
+                """);
+            File.WriteAllText(Path.Combine(experiment, "simulation_config.json"), $$"""
+                {"SimulationTimeout": {{timeout}}, "SimulationTimestep": 0.01,
+                 "EngineConfigs": [{"EngineName": "engine", "EngineType": "python_json", "PythonFileName": "engine.py", "EngineTimestep": 0.01}]}
+                """);
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["NrpHost:Storage:LocalRoot"] = Path.Combine(Root, "experiments"),
+                ["NrpHost:Simulation:WorkDirectory"] = Path.Combine(Root, "work"),
+            }).Build();
+            var services = new ServiceCollection();
+            services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+            services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+            services.AddNrpHost(configuration);
+            _provider = services.BuildServiceProvider();
+            Manager = _provider.GetRequiredService<ISimulationManager>();
+        }
+
+        public string Root { get; }
+
+        public ISimulationManager Manager { get; }
+
+        public async Task<int> CreateAsync()
+        {
+            var result = await Manager.CreateAsync(new SimulationRequest("bench"));
+            if (result.Status != CreateSimulationStatus.Created)
+            {
+                throw new InvalidOperationException($"{result.Status}: {result.Message}");
+            }
+
+            return result.Simulation!.Id;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _provider.DisposeAsync();
+            try
+            {
+                Directory.Delete(Root, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}
