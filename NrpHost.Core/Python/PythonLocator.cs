@@ -16,10 +16,10 @@ internal sealed record PythonInstallation(string Library, string? Executable, st
 internal static class PythonLocator
 {
     internal const string LibraryVariable = "PYTHONNET_PYDLL";
-    private static readonly int[] SupportedMinors = [13, 12, 11, 10];
+    private static readonly int[] SupportedMinors = [13, 12, 11];
 
     private const string FixHint =
-        "To fix it, install a CPython 3.10-3.13 with its shared library (on Debian/Ubuntu: " +
+        "To fix it, install a CPython 3.11-3.13 with its shared library (on Debian/Ubuntu: " +
         "'apt-get install libpython3-dev', or 'libpython3.11' for the runtime only), or point the option " +
         "NrpHost:Python:Library (environment variable NrpHost__Python__Library) or PYTHONNET_PYDLL at a " +
         "libpython3.X.so file, or NrpHost:Python:Executable at a Python built with --enable-shared.";
@@ -89,7 +89,7 @@ internal static class PythonLocator
 
         if (!IsSupported(probe.Version))
         {
-            tried.Add($"executable '{executable}' (Python {probe.Version}): version not supported (3.10-3.13 are)");
+            tried.Add($"executable '{executable}' (Python {probe.Version}): version not supported (pythonnet 3.2.1 supports 3.11-3.13 here)");
             return null;
         }
 
@@ -211,7 +211,7 @@ internal static class PythonLocator
     }
 
     private static bool IsSupported(string version) =>
-        Version.TryParse(version, out var v) && v.Major == 3 && v.Minor >= 10;
+        Version.TryParse(version, out var v) && v.Major == 3 && v.Minor >= 11;
 
     private static bool SameVersion(string library, string version)
     {

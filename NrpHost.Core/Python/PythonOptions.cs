@@ -33,4 +33,10 @@ public sealed class PythonOptions
     /// </summary>
     [System.ComponentModel.DataAnnotations.Range(10, 60_000)]
     public int OutputDrainIntervalMilliseconds { get; set; } = 200;
+
+    /// <summary>
+    /// Initialise CPython when the host starts instead of when the first simulation needs it. A failure is logged
+    /// and shown by the health report; it never stops the host.
+    /// </summary>
+    public bool InitializeAtStartup { get; set; }
 }

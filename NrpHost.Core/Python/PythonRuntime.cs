@@ -153,7 +153,7 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
         {
             s_initFailure = new PythonNotAvailableException(
                 $"CPython from '{installation.Library}' ({installation.Source}) could not be loaded: {ex.Message}. " +
-                "Make sure it is a CPython 3.10-3.13 shared library that matches this machine's architecture, " +
+                "Make sure it is a CPython 3.11-3.13 shared library that matches this machine's architecture, " +
                 "or point NrpHost:Python:Library at another one.",
                 ex);
             LogPythonNotFound(_logger, s_initFailure.Message);
