@@ -13,7 +13,8 @@ internal static class HealthEndpoints
 {
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/health", GetHealthAsync).WithName("GetHealth").WithTags("Health");
+        app.MapGet("/health", GetHealthAsync).WithName("GetHealth").WithTags("Health")
+            .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
