@@ -1,17 +1,7 @@
-using NrpHost.Api.Endpoints;
-using NrpHost.DependencyInjection;
+using NrpHost.Api;
 
-var builder = WebApplication.CreateBuilder(args);
-
-builder.Services.AddNrpHost(builder.Configuration);
-builder.Services.AddOpenApi();
-
-var app = builder.Build();
-
-app.MapOpenApi();
-app.MapVersionEndpoints();
-app.MapHealthEndpoints();
-
+// Everything is set up in NrpHostApi.Build (services, middleware, endpoints), so tests build the same app.
+var app = NrpHostApi.Build(args);
 app.Run();
 
 /// <summary>The API's entry point; public so tests can start it.</summary>

@@ -3,11 +3,15 @@ using System.Text.Json.Serialization;
 namespace NrpHost.Api.Contracts;
 
 /// <summary>Body of <c>GET /health</c>.</summary>
-/// <param name="Status"><c>healthy</c> when every part is usable, otherwise <c>unhealthy</c>.</param>
+/// <param name="Status"><c>healthy</c> when every part is usable, <c>degraded</c> when one works with limits, otherwise <c>unhealthy</c>.</param>
 /// <param name="Python">The embedded interpreter.</param>
+/// <param name="Checks">
+/// The other parts by name: <c>storage</c> always, plus every health check registered in the host (e.g. <c>mqtt</c>).
+/// </param>
 public sealed record HealthResponse(
     [property: JsonPropertyName("status")] string Status,
-    [property: JsonPropertyName("python")] PythonHealth Python);
+    [property: JsonPropertyName("python")] PythonHealth Python,
+    [property: JsonPropertyName("checks")] IReadOnlyDictionary<string, ComponentHealth> Checks);
 
 /// <summary>The embedded interpreter's part of the health report.</summary>
 public sealed record PythonHealth(
@@ -16,3 +20,10 @@ public sealed record PythonHealth(
     [property: JsonPropertyName("library")] string? Library,
     [property: JsonPropertyName("executable")] string? Executable,
     [property: JsonPropertyName("error")] string? Error);
+
+/// <summary>One part of the health report.</summary>
+/// <param name="Status"><c>healthy</c>, <c>degraded</c> or <c>unhealthy</c>.</param>
+/// <param name="Description">What was checked, or what is wrong.</param>
+public sealed record ComponentHealth(
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("description")] string? Description);

@@ -1,18 +1,25 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using NrpHost.Api.Contracts;
 using NrpHost.Python;
 
 namespace NrpHost.Api.Endpoints;
 
-/// <summary><c>GET /health</c>: whether the parts NrpHost needs are usable.</summary>
+/// <summary>
+/// <c>GET /health</c>: whether the parts NrpHost needs are usable: Python, then every registered
+/// <see cref="IHealthCheck"/> (<c>storage</c> here; other parts such as MQTT add theirs with
+/// <c>services.AddHealthChecks().AddCheck&lt;T&gt;("mqtt")</c>). 503 when one is unhealthy.
+/// </summary>
 internal static class HealthEndpoints
 {
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/health", GetHealth).WithName("GetHealth").WithTags("Health");
+        app.MapGet("/health", GetHealthAsync).WithName("GetHealth").WithTags("Health")
+            .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
-    internal static Results<Ok<HealthResponse>, JsonHttpResult<HealthResponse>> GetHealth(IPythonRuntime python)
+    internal static async Task<Results<Ok<HealthResponse>, JsonHttpResult<HealthResponse>>> GetHealthAsync(
+        IPythonRuntime python, HealthCheckService checks, CancellationToken cancellationToken)
     {
         var status = python.GetStatus();
         var pythonHealth = new PythonHealth(
@@ -26,10 +33,24 @@ internal static class HealthEndpoints
             status.Library,
             status.Executable,
             status.Error);
-        var healthy = status.State != PythonRuntimeState.Failed;
-        var body = new HealthResponse(healthy ? "healthy" : "unhealthy", pythonHealth);
-        return healthy
-            ? TypedResults.Ok(body)
-            : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+
+        var report = await checks.CheckHealthAsync(cancellationToken).ConfigureAwait(false);
+        var parts = report.Entries.ToDictionary(
+            e => e.Key,
+            e => new ComponentHealth(Name(e.Value.Status), e.Value.Description ?? e.Value.Exception?.Message),
+            StringComparer.Ordinal);
+
+        var overall = status.State == PythonRuntimeState.Failed ? HealthStatus.Unhealthy : report.Status;
+        var body = new HealthResponse(Name(overall), pythonHealth, parts);
+        return overall == HealthStatus.Unhealthy
+            ? TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable)
+            : TypedResults.Ok(body);
     }
+
+    private static string Name(HealthStatus status) => status switch
+    {
+        HealthStatus.Healthy => "healthy",
+        HealthStatus.Degraded => "degraded",
+        _ => "unhealthy",
+    };
 }

@@ -1,0 +1,33 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace NrpHost.Api;
+
+/// <summary>The REST API's own settings.</summary>
+public sealed class ApiOptions
+{
+    /// <summary>The configuration section these options bind to.</summary>
+    public const string SectionName = "NrpHost:Api";
+
+    /// <summary>
+    /// Whether <c>X-User-Name</c> names the caller. Only for an API behind a trusted proxy that sets (and strips from
+    /// clients) this header; otherwise anyone could claim to be a simulation's owner. Default false.
+    /// </summary>
+    public bool TrustUserNameHeader { get; set; }
+
+    /// <summary>
+    /// Browser origins allowed by CORS (e.g. <c>http://localhost:3000</c>). Empty (default): any origin, echoed
+    /// back, as the NRP backend's nginx does.
+    /// </summary>
+    public IList<string> CorsOrigins { get; } = [];
+
+    /// <summary>
+    /// How long a token's user id and a view check are remembered, in seconds (0: ask every time). Default 60, so
+    /// a revoked token or share stops working within a minute.
+    /// </summary>
+    [Range(0, 3600)]
+    public int IdentityCacheSeconds { get; set; } = 60;
+
+    /// <summary>The largest accepted request body, in bytes (413 above). Default 64 KiB.</summary>
+    [Range(1024, 16 * 1024 * 1024)]
+    public int MaxRequestBodyBytes { get; set; } = 64 * 1024;
+}

@@ -1,0 +1,239 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using NrpHost.Api.Contracts;
+using NrpHost.Api.Http;
+using NrpHost.Api.Identity;
+using NrpHost.Messaging;
+using NrpHost.Simulation;
+
+namespace NrpHost.Api.Endpoints;
+
+/// <summary>
+/// The NRP backend's simulation resource: <c>POST /simulation</c>, <c>GET /simulation</c>,
+/// <c>GET /simulation/{id}</c>, <c>GET</c> and <c>PUT /simulation/{id}/state</c>. Ids are non-negative integers;
+/// any other id segment is an unknown route (404), as in the NRP backend.
+/// </summary>
+internal static class SimulationEndpoints
+{
+    private const string LoggerCategory = "NrpHost.Api";
+
+    public static IEndpointRouteBuilder MapSimulationEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/simulation").WithTags("Simulation");
+
+        group.MapPost("", CreateAsync)
+            .WithName("CreateSimulation")
+            .WithSummary("Creates a simulation of a storage experiment and initialises it (it is paused when this returns).")
+            .Accepts<CreateSimulationRequest>("application/json", "*/*")
+            .ProducesNrpErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status413PayloadTooLarge,
+                StatusCodes.Status500InternalServerError, StatusCodes.Status502BadGateway);
+
+        group.MapGet("", List)
+            .WithName("ListSimulations")
+            .WithSummary("Every simulation of this process, in id order (finished ones included). Open to all callers.");
+
+        group.MapGet("/{id:int:min(0)}", GetAsync)
+            .WithName("GetSimulation")
+            .WithSummary("One simulation.")
+            .ProducesNrpErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden);
+
+        group.MapGet("/{id:int:min(0)}/state", GetStateAsync)
+            .WithName("GetSimulationState")
+            .WithSummary("A simulation's state.")
+            .ProducesNrpErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden);
+
+        group.MapPut("/{id:int:min(0)}/state", PutStateAsync)
+            .WithName("SetSimulationState")
+            .WithSummary("Starts, pauses, resumes or stops a simulation (owner only). Stopping returns once it is cleaned up.")
+            .Accepts<StateRequest>("application/json", "*/*")
+            .ProducesNrpErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status413PayloadTooLarge,
+                StatusCodes.Status500InternalServerError);
+
+        return app;
+    }
+
+    internal static async Task<Results<Created<SimulationResponse>, BadRequest<ErrorResponse>, NotFound<ErrorResponse>, Conflict<ErrorResponse>, NrpErrorResult>> CreateAsync(
+        HttpRequest request,
+        ISimulationManager manager,
+        CallerResolver callers,
+        IOptions<ApiOptions> api,
+        IOptions<MqttOptions> mqtt,
+        ILoggerFactory loggers)
+    {
+        var cancellationToken = request.HttpContext.RequestAborted;
+        var caller = await callers.ResolveAsync(request, cancellationToken).ConfigureAwait(false);
+        if (caller.UserId is null)
+        {
+            // Only with a user directory: a simulation needs an owner who can later control it.
+            return NrpErrorResult.Unauthorized(ErrorResponse.NotIdentified());
+        }
+
+        var (body, bodyError) = await JsonBody.ReadObjectAsync(request, api.Value.MaxRequestBodyBytes).ConfigureAwait(false);
+        if (bodyError is not null)
+        {
+            return bodyError;
+        }
+
+        if (!CreateSimulationRequest.TryRead(body, out var create, out var invalid))
+        {
+            return TypedResults.BadRequest(invalid);
+        }
+
+        var logger = loggers.CreateLogger(LoggerCategory);
+        var result = await manager.CreateAsync(
+            new SimulationRequest(create!.ExperimentId)
+            {
+                ExperimentConfiguration = create.ExperimentConfiguration!,
+                MainScript = create.MainScript!,
+                ContextId = create.CtxId,
+                Owner = caller.UserId,
+                Token = caller.Token,
+            },
+            CancellationToken.None).ConfigureAwait(false);
+
+        switch (result.Status)
+        {
+            case CreateSimulationStatus.Created:
+                var simulation = result.Simulation!;
+                ApiLog.SimulationCreated(logger, simulation.Id, simulation.ExperimentId, simulation.Owner);
+                return TypedResults.Created(
+                    string.Create(CultureInfo.InvariantCulture, $"/simulation/{simulation.Id}"),
+                    SimulationResponse.From(simulation, mqtt.Value.Prefix));
+            case CreateSimulationStatus.Conflict:
+                ApiLog.CreateRefused(logger, create.ExperimentId, result.Status, result.Message);
+                return TypedResults.Conflict(ErrorResponse.AnotherSimulationRunning(result.Message));
+            case CreateSimulationStatus.Invalid:
+                ApiLog.CreateRefused(logger, create.ExperimentId, result.Status, result.Message);
+                return TypedResults.BadRequest(ErrorResponse.Client(result.Message ?? "The request is invalid."));
+            default:
+                ApiLog.CreateFailed(logger, result.Simulation?.Id, create.ExperimentId, result.Fault, result.Message);
+                return CreateFailure(create.ExperimentId, result, callers.VerifiesIdentity);
+        }
+    }
+
+    internal static Ok<SimulationResponse[]> List(ISimulationManager manager, IOptions<MqttOptions> mqtt)
+    {
+        var prefix = mqtt.Value.Prefix;
+        return TypedResults.Ok(manager.List().Select(s => SimulationResponse.From(s, prefix)).ToArray());
+    }
+
+    internal static async Task<Results<Ok<SimulationResponse>, NotFound<ErrorResponse>, NrpErrorResult>> GetAsync(
+        int id, HttpRequest request, ISimulationManager manager, CallerResolver callers, IOptions<MqttOptions> mqtt, ILoggerFactory loggers)
+    {
+        if (manager.Find(id) is not { } simulation)
+        {
+            return TypedResults.NotFound(ErrorResponse.SimulationNotFound());
+        }
+
+        var denied = await CheckViewAsync(request, simulation, callers, loggers).ConfigureAwait(false);
+        return denied is null ? TypedResults.Ok(SimulationResponse.From(simulation, mqtt.Value.Prefix)) : denied;
+    }
+
+    internal static async Task<Results<Ok<StateResponse>, NotFound<ErrorResponse>, NrpErrorResult>> GetStateAsync(
+        int id, HttpRequest request, ISimulationManager manager, CallerResolver callers, ILoggerFactory loggers)
+    {
+        if (manager.Find(id) is not { } simulation)
+        {
+            return TypedResults.NotFound(ErrorResponse.SimulationNotFound());
+        }
+
+        var denied = await CheckViewAsync(request, simulation, callers, loggers).ConfigureAwait(false);
+        return denied is null ? TypedResults.Ok(new StateResponse(simulation.State.ToWireName())) : denied;
+    }
+
+    /// <summary>
+    /// Checks in the NRP backend's order: unknown id (404), not the owner (401 without credentials, 403 otherwise),
+    /// already final (400), no <c>state</c> (400), not a state (400), transition not possible (400).
+    /// </summary>
+    internal static async Task<Results<Ok<StateResponse>, BadRequest<ErrorResponse>, NotFound<ErrorResponse>, NrpErrorResult>> PutStateAsync(
+        int id, HttpRequest request, ISimulationManager manager, CallerResolver callers, IOptions<ApiOptions> api, ILoggerFactory loggers)
+    {
+        if (manager.Find(id) is not { } simulation)
+        {
+            return TypedResults.NotFound(ErrorResponse.SimulationNotFound());
+        }
+
+        var logger = loggers.CreateLogger(LoggerCategory);
+        var caller = await callers.ResolveAsync(request, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        switch (CallerResolver.CanModify(caller, simulation))
+        {
+            case AccessDecision.Unauthenticated:
+                ApiLog.AccessDenied(logger, request.Method, request.Path.ToString(), nameof(AccessDecision.Unauthenticated), caller.ToString());
+                return NrpErrorResult.Unauthorized(ErrorResponse.CannotModify());
+            case AccessDecision.Forbidden:
+                ApiLog.AccessDenied(logger, request.Method, request.Path.ToString(), nameof(AccessDecision.Forbidden), caller.ToString());
+                return NrpErrorResult.Forbidden(ErrorResponse.CannotModify());
+        }
+
+        if (simulation.State.IsFinal())
+        {
+            return TypedResults.BadRequest(ErrorResponse.Finalized());
+        }
+
+        var (body, bodyError) = await JsonBody.ReadObjectAsync(request, api.Value.MaxRequestBodyBytes).ConfigureAwait(false);
+        if (bodyError is not null)
+        {
+            return bodyError;
+        }
+
+        if (!StateRequest.TryRead(body, out var target, out var invalid))
+        {
+            return TypedResults.BadRequest(invalid);
+        }
+
+        if (target == SimulationState.Created)
+        {
+            // The NRP backend fails the simulation here; nothing can go back to created, so this is a plain refusal.
+            return TypedResults.BadRequest(ErrorResponse.InvalidTransition(simulation.State.ToWireName(), target.ToWireName()));
+        }
+
+        // Not bound to the request: a stop that has begun runs to its end even if the client goes away.
+        var result = await manager.RequestStateAsync(id, target, CancellationToken.None).ConfigureAwait(false);
+        if (result.Succeeded)
+        {
+            ApiLog.StateRequested(logger, id, caller.ToString(), target, result.State, result.Status);
+            return TypedResults.Ok(new StateResponse(result.State.ToWireName()));
+        }
+
+        ApiLog.StateRefused(logger, id, caller.ToString(), target, result.Status, result.Message);
+        return result.Status switch
+        {
+            StateChangeStatus.NotFound => TypedResults.NotFound(ErrorResponse.SimulationNotFound()),
+            StateChangeStatus.Finalized => TypedResults.BadRequest(ErrorResponse.Finalized()),
+            StateChangeStatus.InvalidTransition => TypedResults.BadRequest(result.Message is { } detail
+                ? ErrorResponse.InvalidTransition(detail)
+                : ErrorResponse.InvalidTransition(result.State.ToWireName(), target.ToWireName())),
+            _ => NrpErrorResult.ServerError(ErrorResponse.Internal(result.Message ?? "the state change failed")),
+        };
+    }
+
+    private static async ValueTask<NrpErrorResult?> CheckViewAsync(
+        HttpRequest request, SimulationSnapshot simulation, CallerResolver callers, ILoggerFactory loggers)
+    {
+        var decision = await callers.CanViewAsync(request, simulation, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        if (decision == AccessDecision.Allowed)
+        {
+            return null;
+        }
+
+        ApiLog.AccessDenied(loggers.CreateLogger(LoggerCategory), request.Method, request.Path.ToString(), decision.ToString(), "(token)");
+        return decision == AccessDecision.Unauthenticated
+            ? NrpErrorResult.Unauthorized(ErrorResponse.CannotView())
+            : NrpErrorResult.Forbidden(ErrorResponse.CannotView());
+    }
+
+    private static Results<Created<SimulationResponse>, BadRequest<ErrorResponse>, NotFound<ErrorResponse>, Conflict<ErrorResponse>, NrpErrorResult> CreateFailure(
+        string experimentId, CreateSimulationResult result, bool proxyStorage)
+    {
+        var cause = result.Message ?? "unknown error";
+        var storage = proxyStorage ? "the NRP Storage Proxy" : "the local experiment folder";
+        return result.Fault switch
+        {
+            SimulationFault.ExperimentNotFound => TypedResults.NotFound(ErrorResponse.Client($"The experiment '{experimentId}' was not found in {storage}")),
+            SimulationFault.Unauthorized => NrpErrorResult.Unauthorized(ErrorResponse.Client($"The credentials were not accepted by {storage}", cause)),
+            SimulationFault.Forbidden => NrpErrorResult.Forbidden(ErrorResponse.Client($"Insufficient permissions to access the experiment '{experimentId}' in {storage}", cause)),
+            SimulationFault.StorageUnavailable => NrpErrorResult.BadGateway(new ErrorResponse($"The experiment storage ({storage}) is unavailable", ErrorResponse.ServerErrorType, cause)),
+            _ => NrpErrorResult.ServerError(ErrorResponse.StartFailed(cause)),
+        };
+    }
+}

@@ -1,0 +1,73 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using NrpHost.Api.Contracts;
+using NrpHost.Api.Endpoints;
+using NrpHost.Api.Health;
+using NrpHost.Api.Http;
+using NrpHost.Api.Identity;
+using NrpHost.DependencyInjection;
+
+namespace NrpHost.Api;
+
+/// <summary>
+/// Builds the NrpHost web application: services, then middleware, then endpoints, top to bottom. Used by
+/// <c>Program</c> and by tests (which start it on a loopback port with their own settings).
+/// </summary>
+public static class NrpHostApi
+{
+    /// <summary>
+    /// Builds the application. <paramref name="configure"/> runs first, so a caller can add configuration and
+    /// register its own services (they win over NrpHost's defaults, which are added with <c>TryAdd</c>).
+    /// </summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+
+        // Services. The NRP backend's environment variables count where no NrpHost setting says otherwise.
+        builder.Configuration.AddInMemoryCollection(ReferenceEnvironment.Map(builder.Configuration));
+        builder.Services.AddNrpHost(builder.Configuration);
+        builder.Services.AddOptions<ApiOptions>()
+            .Bind(builder.Configuration.GetSection(ApiOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.TryAddSingleton<CallerResolver>();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, NrpJsonContext.Default));
+        builder.Services.AddCors();
+        builder.Services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>, CorsSetup>();
+        builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage");
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "NrpHost: NRP backend REST API";
+            document.Info.Description = "The NRP v4 backend contract, served by NrpHost. Every error body is {\"message\",\"type\",\"data\"}.";
+            return Task.CompletedTask;
+        }));
+
+        var app = builder.Build();
+
+        // Middleware: NRP error bodies around everything, then CORS (preflights end there with 204).
+        app.UseMiddleware<NrpErrorMiddleware>();
+        app.UseCors();
+        app.Use(AnswerOptions);
+
+        // Endpoints.
+        app.MapOpenApi();
+        app.MapSimulationEndpoints();
+        app.MapVersionEndpoints();
+        app.MapHealthEndpoints();
+        return app;
+    }
+
+    /// <summary>Any <c>OPTIONS</c> that is not a CORS preflight is answered with 204, as the NRP backend's nginx does.</summary>
+    private static Task AnswerOptions(HttpContext context, RequestDelegate next)
+    {
+        if (!HttpMethods.IsOptions(context.Request.Method))
+        {
+            return next(context);
+        }
+
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+        context.Response.Headers.Allow = "GET, POST, PUT, OPTIONS";
+        return Task.CompletedTask;
+    }
+}
