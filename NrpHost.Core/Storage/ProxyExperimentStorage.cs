@@ -51,9 +51,11 @@ internal sealed class ProxyExperimentStorage : IExperimentStorage
 
         var token = StorageProxyClient.TokenOrSentinel(experiment.Token);
         var what = $"uploading '{fileName}' to experiment '{experimentId}'";
+        var bytes = await ReadRestAsync(content, cancellationToken).ConfigureAwait(false);
         await _client.CallAsync(what, async (api, ct) =>
         {
-            using var body = new StreamContent(content);
+            // Bytes, not the caller's stream: the request disposes its content, and the caller may still need the stream.
+            using var body = new ByteArrayContent(bytes.Array!, bytes.Offset, bytes.Count);
             body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
             using var response = await api.UploadAsync(experimentId, fileName, body, token, ct).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
@@ -64,6 +66,20 @@ internal sealed class ProxyExperimentStorage : IExperimentStorage
             return true;
         }, cancellationToken).ConfigureAwait(false);
         StorageLog.Uploaded(_logger, fileName, experimentId);
+    }
+
+    /// <summary>The rest of <paramref name="content"/>, without a copy when it is a memory stream.</summary>
+    private static async Task<ArraySegment<byte>> ReadRestAsync(Stream content, CancellationToken cancellationToken)
+    {
+        if (content is MemoryStream memory && memory.TryGetBuffer(out var buffer))
+        {
+            var start = (int)memory.Position;
+            return buffer.Slice(start, (int)memory.Length - start);
+        }
+
+        using var copy = new MemoryStream();
+        await content.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+        return new ArraySegment<byte>(copy.ToArray());
     }
 
     private static string CheckExperimentId(string experimentId)
