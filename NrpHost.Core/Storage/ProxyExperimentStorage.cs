@@ -21,6 +21,7 @@ internal sealed class ProxyExperimentStorage : IExperimentStorage
     {
         _client = client;
         _logger = loggerFactory.CreateLogger("NrpHost.Storage");
+        StorageLog.ProxyConfigured(_logger, client.ProxyUrl, client.Options.TimeoutSeconds, client.Options.MaxRetries);
     }
 
     public async Task StageAsync(ExperimentLocation experiment, string targetDirectory, CancellationToken cancellationToken = default)
