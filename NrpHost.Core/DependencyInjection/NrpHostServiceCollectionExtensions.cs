@@ -32,6 +32,7 @@ public static class NrpHostServiceCollectionExtensions
         Bind<SimulationOptions>(services, configuration, SimulationOptions.SectionName);
         Bind<NrpCoreOptions>(services, configuration, NrpCoreOptions.SectionName);
         Bind<LocalStorageOptions>(services, configuration, LocalStorageOptions.SectionName);
+        Bind<ProxyStorageOptions>(services, configuration, ProxyStorageOptions.SectionName);
         Bind<MqttOptions>(services, configuration, MqttOptions.SectionName);
 
         // nrp-core's data-transfer engine publishes on the same broker and prefix as the status messages.
@@ -48,6 +49,14 @@ public static class NrpHostServiceCollectionExtensions
                 nrpCore.MqttBroker ??= mqtt.Value.Broker;
             }));
 
+        var builder = new NrpHostBuilder(services, configuration);
+
+        // A configured NRP Storage Proxy replaces the local experiments folder.
+        if (!string.IsNullOrWhiteSpace(configuration?[ProxyStorageOptions.SectionName + ":" + nameof(ProxyStorageOptions.ProxyUrl)]))
+        {
+            builder.AddProxyStorage();
+        }
+
         services.TryAddSingleton<PythonRuntime>();
         services.TryAddSingleton<IPythonRuntime>(sp => sp.GetRequiredService<PythonRuntime>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, PythonStartupService>());
@@ -55,7 +64,7 @@ public static class NrpHostServiceCollectionExtensions
         services.TryAddSingleton<IUserDirectory, LocalUserDirectory>();
         services.TryAddSingleton<SimulationManager>();
         services.TryAddSingleton<ISimulationManager>(sp => sp.GetRequiredService<SimulationManager>());
-        return new NrpHostBuilder(services, configuration);
+        return builder;
     }
 
     private static void Bind<TOptions>(IServiceCollection services, IConfiguration? configuration, string section)

@@ -219,7 +219,7 @@ internal sealed partial class Simulation
             catch (Exception ex) when (ex is ExperimentStorageException or IOException or UnauthorizedAccessException or HttpRequestException or TaskCanceledException)
             {
                 // Nothing is lost: the archive stays on this machine.
-                var kept = Path.Combine(_services.WorkDirectory, "unsent-logs", name);
+                var kept = Path.Combine(_services.UnsentLogsDirectory, name);
                 try
                 {
                     System.IO.Directory.CreateDirectory(Path.GetDirectoryName(kept)!);
@@ -230,7 +230,7 @@ internal sealed partial class Simulation
                         await archive.CopyToAsync(file).ConfigureAwait(false);
                     }
                 }
-                catch (IOException keepError)
+                catch (Exception keepError) when (keepError is IOException or UnauthorizedAccessException)
                 {
                     kept = "nowhere (" + keepError.Message + ")";
                 }

@@ -20,13 +20,18 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
         IOptions<SimulationOptions> options,
         IOptions<NrpCoreOptions> nrpCore,
         TimeProvider time,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory,
+        IOptions<ProxyStorageOptions>? storageOptions = null)
     {
         _logger = loggerFactory.CreateLogger("NrpHost.Simulation");
         var workDirectory = Path.GetFullPath(options.Value.WorkDirectory is { Length: > 0 } configured
             ? configured
             : Path.Combine(Path.GetTempPath(), "nrphost"));
         _services = new SimulationServices(storage, python, options.Value, nrpCore.Value, time, _logger, workDirectory, this);
+        if (storageOptions?.Value.UnsentLogsDirectory is { Length: > 0 } unsent)
+        {
+            _services = _services with { UnsentLogsDirectory = Path.GetFullPath(unsent) };
+        }
     }
 
     public event EventHandler<SimulationStateChangedEventArgs>? StateChanged;

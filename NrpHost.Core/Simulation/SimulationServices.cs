@@ -14,7 +14,11 @@ internal sealed record SimulationServices(
     TimeProvider Time,
     ILogger Logger,
     string WorkDirectory,
-    ISimulationEventSink Events);
+    ISimulationEventSink Events)
+{
+    /// <summary>Where a log archive that could not be uploaded is kept. Default: <c>unsent-logs</c> in the work directory.</summary>
+    public string UnsentLogsDirectory { get; init; } = Path.Combine(WorkDirectory, "unsent-logs");
+}
 
 /// <summary>Where a simulation reports what happens to it (the manager raises the public events).</summary>
 internal interface ISimulationEventSink

@@ -1,0 +1,197 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.Logging;
+
+namespace NrpHost.Storage;
+
+/// <summary>
+/// Experiments behind the NRP Storage Proxy, fetched with the caller's token: the experiment root is listed by name,
+/// every sub-folder by its uuid, and every file downloaded by name into the same relative place under the target
+/// directory. Every name from a listing is one plain path segment, confined with <see cref="PathGuard"/>.
+/// </summary>
+internal sealed class ProxyExperimentStorage : IExperimentStorage
+{
+    /// <summary>Deeper folder trees are refused (a listing that names itself would never end).</summary>
+    private const int MaxDepth = 64;
+
+    private readonly StorageProxyClient _client;
+    private readonly ILogger _logger;
+
+    public ProxyExperimentStorage(StorageProxyClient client, ILoggerFactory loggerFactory)
+    {
+        _client = client;
+        _logger = loggerFactory.CreateLogger("NrpHost.Storage");
+        StorageLog.ProxyConfigured(_logger, client.ProxyUrl, client.Options.TimeoutSeconds, client.Options.MaxRetries);
+    }
+
+    public async Task StageAsync(ExperimentLocation experiment, string targetDirectory, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(experiment);
+        var experimentId = CheckExperimentId(experiment.ExperimentId);
+        var token = StorageProxyClient.TokenOrSentinel(experiment.Token);
+        var files = new List<(string Folder, string Name, string Relative)>();
+        await CollectAsync(experimentId, experimentId, string.Empty, targetDirectory, token, files, 0, cancellationToken).ConfigureAwait(false);
+
+        var options = new ParallelOptions { MaxDegreeOfParallelism = _client.Options.MaxParallelDownloads, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(files, options, async (file, ct) =>
+            await DownloadAsync(experimentId, file.Folder, file.Name, file.Relative, targetDirectory, token, ct).ConfigureAwait(false))
+            .ConfigureAwait(false);
+        StorageLog.Staged(_logger, experimentId, files.Count, _client.ProxyUrl);
+    }
+
+    public async Task UploadAsync(ExperimentLocation experiment, string fileName, Stream content, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(experiment);
+        ArgumentNullException.ThrowIfNull(content);
+        var experimentId = CheckExperimentId(experiment.ExperimentId);
+        if (!PathGuard.IsSafeSegment(fileName))
+        {
+            throw new ExperimentStorageException(ExperimentStorageError.InvalidPath,
+                $"Refused to upload '{fileName}': it must be a single file name.");
+        }
+
+        var token = StorageProxyClient.TokenOrSentinel(experiment.Token);
+        var what = $"uploading '{fileName}' to experiment '{experimentId}'";
+        var bytes = await ReadRestAsync(content, cancellationToken).ConfigureAwait(false);
+        await _client.CallAsync(what, async (api, ct) =>
+        {
+            // Bytes, not the caller's stream: the request disposes its content, and the caller may still need the stream.
+            using var body = new ByteArrayContent(bytes.Array!, bytes.Offset, bytes.Count);
+            body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            using var response = await api.UploadAsync(experimentId, fileName, body, token, ct).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw _client.FromStatus((int)response.StatusCode, what);
+            }
+
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        StorageLog.Uploaded(_logger, fileName, experimentId);
+    }
+
+    /// <summary>The rest of <paramref name="content"/>, without a copy when it is a memory stream.</summary>
+    private static async Task<ArraySegment<byte>> ReadRestAsync(Stream content, CancellationToken cancellationToken)
+    {
+        if (content is MemoryStream memory && memory.TryGetBuffer(out var buffer))
+        {
+            var start = (int)memory.Position;
+            return buffer.Slice(start, (int)memory.Length - start);
+        }
+
+        using var copy = new MemoryStream();
+        await content.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+        return new ArraySegment<byte>(copy.ToArray());
+    }
+
+    private static string CheckExperimentId(string experimentId)
+    {
+        if (!PathGuard.IsSafeSegment(experimentId))
+        {
+            throw new ExperimentStorageException(ExperimentStorageError.InvalidPath,
+                $"Refused the experiment id '{experimentId}': it must be a single folder name.");
+        }
+
+        return experimentId;
+    }
+
+    /// <summary>Lists <paramref name="folder"/> (an experiment name or a folder uuid), creating sub-folders as it goes.</summary>
+    private async Task CollectAsync(
+        string experimentId,
+        string folder,
+        string relativeDirectory,
+        string targetDirectory,
+        string token,
+        List<(string Folder, string Name, string Relative)> files,
+        int depth,
+        CancellationToken cancellationToken)
+    {
+        if (depth > MaxDepth)
+        {
+            throw new ExperimentStorageException(ExperimentStorageError.InvalidPath,
+                $"Refused the folder '{relativeDirectory}' of experiment '{experimentId}': folders nest deeper than {MaxDepth} levels.");
+        }
+
+        var where = relativeDirectory.Length == 0 ? $"experiment '{experimentId}'" : $"folder '{relativeDirectory}' of experiment '{experimentId}'";
+        var entries = await _client.CallAsync($"listing the {where}",
+            (api, ct) => api.ListAsync(folder, token, ct), cancellationToken).ConfigureAwait(false);
+        var topLevel = depth == 0;
+        foreach (var entry in entries ?? [])
+        {
+            var name = entry?.Name;
+            if (entry is null || name is null || (!entry.IsFile && !entry.IsFolder))
+            {
+                continue;
+            }
+
+            if (name.EndsWith(".swp", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (!PathGuard.IsSafeSegment(name))
+            {
+                throw new ExperimentStorageException(ExperimentStorageError.InvalidPath,
+                    $"Refused the name '{name}' listed in the {where}: a name from storage must be a single file or folder name (no '/', '\\', '..' or absolute path).");
+            }
+
+            var relative = relativeDirectory.Length == 0 ? name : relativeDirectory + "/" + name;
+            var local = PathGuard.Resolve(targetDirectory, relative);
+            if (entry.IsFolder)
+            {
+                if (topLevel && name is "logs" or "__pycache__")
+                {
+                    continue;
+                }
+
+                Directory.CreateDirectory(local);
+                var uuid = string.IsNullOrEmpty(entry.Uuid) ? folder + "/" + name : entry.Uuid;
+                await CollectAsync(experimentId, uuid, relative, targetDirectory, token, files, depth + 1, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                if (topLevel && (name.EndsWith(".log", StringComparison.Ordinal) || name.EndsWith(".log.zip", StringComparison.Ordinal)))
+                {
+                    continue;
+                }
+
+                files.Add((folder, name, relative));
+            }
+        }
+    }
+
+    private async Task DownloadAsync(
+        string experimentId,
+        string folder,
+        string name,
+        string relative,
+        string targetDirectory,
+        string token,
+        CancellationToken cancellationToken)
+    {
+        var local = PathGuard.Resolve(targetDirectory, relative);
+        var what = $"downloading '{relative}' of experiment '{experimentId}'";
+        await _client.CallAsync(what, async (api, ct) =>
+        {
+            using var response = await api.DownloadAsync(folder, name, token, ct).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.NoContent)
+            {
+                // The proxy turns every download failure into 204 with no body; an empty file would hide it.
+                throw new ExperimentStorageException(ExperimentStorageError.NotFound,
+                    $"The file '{relative}' of experiment '{experimentId}' could not be downloaded: the storage proxy answered 204 (missing file or no access).");
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw _client.FromStatus((int)response.StatusCode, what);
+            }
+
+            var file = new FileStream(local, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true);
+            await using (file.ConfigureAwait(false))
+            {
+                await response.Content.CopyToAsync(file, ct).ConfigureAwait(false);
+            }
+
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+}
