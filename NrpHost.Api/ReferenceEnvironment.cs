@@ -6,7 +6,9 @@ namespace NrpHost.Api;
 /// Maps the NRP backend's environment variables to NrpHost settings, so NrpHost drops into an NRP deployment
 /// without new settings: <c>NRP_MQTT_BROKER_ADDRESS</c> → <c>NrpHost:Mqtt:Broker</c>, <c>NRP_MQTT_PREFIX</c> →
 /// <c>NrpHost:Mqtt:Prefix</c>, <c>STORAGE_ADDRESS</c>/<c>STORAGE_PORT</c> → <c>NrpHost:Storage:ProxyUrl</c>
-/// (<c>http://&lt;address&gt;:&lt;port&gt;</c>, defaults <c>localhost</c>/<c>9000</c> for the one not set). A key set
+/// (<c>http://&lt;address&gt;:&lt;port&gt;/storage</c> as the reference composes its storage base — in the NRP deployment
+/// that port is HAProxy, which strips <c>/storage</c> before the proxy; defaults <c>localhost</c>/<c>9000</c> for the
+/// one not set). A key set
 /// explicitly under <c>NrpHost:*</c> wins; unset variables map to nothing.
 /// </summary>
 internal static class ReferenceEnvironment
@@ -37,7 +39,7 @@ internal static class ReferenceEnvironment
         if (!string.IsNullOrEmpty(address) || !string.IsNullOrEmpty(port))
         {
             var url = string.Create(CultureInfo.InvariantCulture,
-                $"http://{(string.IsNullOrEmpty(address) ? "localhost" : address)}:{(string.IsNullOrEmpty(port) ? "9000" : port)}");
+                $"http://{(string.IsNullOrEmpty(address) ? "localhost" : address)}:{(string.IsNullOrEmpty(port) ? "9000" : port)}/storage");
             AddIfUnset(configuration, mapped, "NrpHost:Storage:ProxyUrl", url);
         }
 

@@ -23,14 +23,14 @@ public sealed class ReferenceEnvironmentTests(PythonFixture python)
 
         Assert.Equal("mqtt-broker:1883", mapped["NrpHost:Mqtt:Broker"]);
         Assert.Equal("lab", mapped["NrpHost:Mqtt:Prefix"]);
-        Assert.Equal("http://nrp-haproxy:9000", mapped["NrpHost:Storage:ProxyUrl"]);
+        Assert.Equal("http://nrp-haproxy:9000/storage", mapped["NrpHost:Storage:ProxyUrl"]);
     }
 
     [Fact]
     public void Map_OnlyOneStorageVariable_UsesTheReferenceDefaultForTheOther()
     {
-        Assert.Equal("http://localhost:9100", ReferenceEnvironment.Map(Configuration(new() { ["STORAGE_PORT"] = "9100" }))["NrpHost:Storage:ProxyUrl"]);
-        Assert.Equal("http://store:9000", ReferenceEnvironment.Map(Configuration(new() { ["STORAGE_ADDRESS"] = "store" }))["NrpHost:Storage:ProxyUrl"]);
+        Assert.Equal("http://localhost:9100/storage", ReferenceEnvironment.Map(Configuration(new() { ["STORAGE_PORT"] = "9100" }))["NrpHost:Storage:ProxyUrl"]);
+        Assert.Equal("http://store:9000/storage", ReferenceEnvironment.Map(Configuration(new() { ["STORAGE_ADDRESS"] = "store" }))["NrpHost:Storage:ProxyUrl"]);
     }
 
     [Theory]
