@@ -1,12 +1,15 @@
 using NrpHost.Api.Endpoints;
+using NrpHost.Api.Messaging;
 using NrpHost.DependencyInjection;
 
 var builder = WebApplication.CreateBuilder(args);
 
-builder.Services.AddNrpHost(builder.Configuration);
+builder.Services.AddNrpHost(builder.Configuration).AddMqttStatusWithWebSockets();
 builder.Services.AddOpenApi();
 
 var app = builder.Build();
+
+app.UseMqttWebSockets();
 
 app.MapOpenApi();
 app.MapVersionEndpoints();

@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.Mvc;
 using NrpHost.Api.Contracts;
+using NrpHost.Messaging;
 using NrpHost.Python;
 
 namespace NrpHost.Api.Endpoints;
@@ -12,7 +14,7 @@ internal static class HealthEndpoints
         return app;
     }
 
-    internal static Results<Ok<HealthResponse>, JsonHttpResult<HealthResponse>> GetHealth(IPythonRuntime python)
+    internal static Results<Ok<HealthResponse>, JsonHttpResult<HealthResponse>> GetHealth(IPythonRuntime python, [FromServices] IMessagingHealth? mqtt = null)
     {
         var status = python.GetStatus();
         var pythonHealth = new PythonHealth(
@@ -27,7 +29,8 @@ internal static class HealthEndpoints
             status.Executable,
             status.Error);
         var healthy = status.State != PythonRuntimeState.Failed;
-        var body = new HealthResponse(healthy ? "healthy" : "unhealthy", pythonHealth);
+        var mqttHealth = mqtt is null ? null : new MqttHealth(mqtt.IsConnected, mqtt.Broker, mqtt.IsEmbeddedBroker);
+        var body = new HealthResponse(healthy ? "healthy" : "unhealthy", pythonHealth, mqttHealth);
         return healthy
             ? TypedResults.Ok(body)
             : TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable);
