@@ -78,11 +78,17 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
 
         public async ValueTask DisposeAsync()
         {
-            await Recorder.DisposeAsync();
-            await Host.DisposeAsync();
-            if (_mosquitto is not null)
+            try
             {
-                await _mosquitto.DisposeAsync();
+                await Recorder.DisposeAsync();
+                await Host.DisposeAsync();
+            }
+            finally
+            {
+                if (_mosquitto is not null)
+                {
+                    await _mosquitto.DisposeAsync();
+                }
             }
         }
     }
