@@ -5,6 +5,7 @@ using NrpHost.Api.Endpoints;
 using NrpHost.Api.Health;
 using NrpHost.Api.Http;
 using NrpHost.Api.Identity;
+using NrpHost.Api.Messaging;
 using NrpHost.DependencyInjection;
 
 namespace NrpHost.Api;
@@ -26,7 +27,7 @@ public static class NrpHostApi
 
         // Services. The NRP backend's environment variables count where no NrpHost setting says otherwise.
         builder.Configuration.AddInMemoryCollection(ReferenceEnvironment.Map(builder.Configuration));
-        builder.Services.AddNrpHost(builder.Configuration);
+        builder.Services.AddNrpHost(builder.Configuration).AddMqttStatusWithWebSockets();
         builder.Services.AddOptions<ApiOptions>()
             .Bind(builder.Configuration.GetSection(ApiOptions.SectionName))
             .ValidateDataAnnotations()
@@ -49,6 +50,7 @@ public static class NrpHostApi
         app.UseMiddleware<NrpErrorMiddleware>();
         app.UseCors();
         app.Use(AnswerOptions);
+        app.UseMqttWebSockets();
 
         // Endpoints.
         app.MapOpenApi();

@@ -6,12 +6,14 @@ namespace NrpHost.Api.Contracts;
 /// <param name="Status"><c>healthy</c> when every part is usable, <c>degraded</c> when one works with limits, otherwise <c>unhealthy</c>.</param>
 /// <param name="Python">The embedded interpreter.</param>
 /// <param name="Checks">
-/// The other parts by name: <c>storage</c> always, plus every health check registered in the host (e.g. <c>mqtt</c>).
+/// The other parts by name: <c>storage</c> always, plus every health check registered in the host.
 /// </param>
+/// <param name="Mqtt">The MQTT status publisher, when MQTT is used (informational: it never makes the host unhealthy).</param>
 public sealed record HealthResponse(
     [property: JsonPropertyName("status")] string Status,
     [property: JsonPropertyName("python")] PythonHealth Python,
-    [property: JsonPropertyName("checks")] IReadOnlyDictionary<string, ComponentHealth> Checks);
+    [property: JsonPropertyName("checks")] IReadOnlyDictionary<string, ComponentHealth> Checks,
+    [property: JsonPropertyName("mqtt")] MqttHealth? Mqtt = null);
 
 /// <summary>The embedded interpreter's part of the health report.</summary>
 public sealed record PythonHealth(
@@ -27,3 +29,12 @@ public sealed record PythonHealth(
 public sealed record ComponentHealth(
     [property: JsonPropertyName("status")] string Status,
     [property: JsonPropertyName("description")] string? Description);
+
+/// <summary>The MQTT part of the health report.</summary>
+/// <param name="Connected">Whether status messages currently reach the broker.</param>
+/// <param name="Broker">The broker, <c>host:port</c>.</param>
+/// <param name="Embedded">Whether it is the broker embedded in this process.</param>
+public sealed record MqttHealth(
+    [property: JsonPropertyName("connected")] bool Connected,
+    [property: JsonPropertyName("broker")] string Broker,
+    [property: JsonPropertyName("embedded")] bool Embedded);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using NrpHost.Api.Contracts;
+using NrpHost.Messaging;
 using NrpHost.Python;
 
 namespace NrpHost.Api.Endpoints;
@@ -19,7 +20,7 @@ internal static class HealthEndpoints
     }
 
     internal static async Task<Results<Ok<HealthResponse>, JsonHttpResult<HealthResponse>>> GetHealthAsync(
-        IPythonRuntime python, HealthCheckService checks, CancellationToken cancellationToken)
+        IPythonRuntime python, HealthCheckService checks, IServiceProvider services, CancellationToken cancellationToken)
     {
         var status = python.GetStatus();
         var pythonHealth = new PythonHealth(
@@ -41,7 +42,9 @@ internal static class HealthEndpoints
             StringComparer.Ordinal);
 
         var overall = status.State == PythonRuntimeState.Failed ? HealthStatus.Unhealthy : report.Status;
-        var body = new HealthResponse(Name(overall), pythonHealth, parts);
+        var mqtt = services.GetService<IMessagingHealth>();
+        var mqttHealth = mqtt is null ? null : new MqttHealth(mqtt.IsConnected, mqtt.Broker, mqtt.IsEmbeddedBroker);
+        var body = new HealthResponse(Name(overall), pythonHealth, parts, mqttHealth);
         return overall == HealthStatus.Unhealthy
             ? TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable)
             : TypedResults.Ok(body);

@@ -54,6 +54,7 @@ public sealed class ApiHost : IAsyncDisposable
             ["NrpHost:NrpCore:Mode"] = "External",
             ["NrpHost:NrpCore:Client"] = "fake_nrp_client:NrpCore",
             ["NrpHost:NrpCore:PythonPath:0"] = Path.Combine(AppContext.BaseDirectory, "Simulation", "python"),
+            ["NrpHost:Mqtt:EmbeddedPort"] = Messaging.FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         settings?.Invoke(values);
         host._app = NrpHostApi.Build([], builder =>

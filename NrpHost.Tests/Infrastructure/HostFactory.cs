@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NrpHost.DependencyInjection;
 using NrpHost.Simulation;
@@ -11,8 +12,13 @@ public sealed class CoreHost : IAsyncDisposable
 {
     private readonly TempDirectory _temp = new("core");
     private readonly ServiceProvider _provider;
+    private readonly List<IHostedService> _started = [];
 
-    public CoreHost(PythonFixture python, bool fakeClient = true, Action<Dictionary<string, string?>>? configure = null)
+    public CoreHost(
+        PythonFixture python,
+        bool fakeClient = true,
+        Action<Dictionary<string, string?>>? configure = null,
+        Action<INrpHostBuilder>? services = null)
     {
         Python = python;
         Directory.CreateDirectory(StorageRoot);
@@ -30,11 +36,12 @@ public sealed class CoreHost : IAsyncDisposable
 
         configure?.Invoke(settings);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        var services = new ServiceCollection();
-        services.AddSingleton(python.LoggerFactory);
-        services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
-        services.AddNrpHost(configuration);
-        _provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+        var collection = new ServiceCollection();
+        collection.AddSingleton(python.LoggerFactory);
+        collection.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        var builder = collection.AddNrpHost(configuration);
+        services?.Invoke(builder);
+        _provider = collection.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         Manager = _provider.GetRequiredService<ISimulationManager>();
     }
 
@@ -49,6 +56,16 @@ public sealed class CoreHost : IAsyncDisposable
     public ISimulationManager Manager { get; }
 
     public IServiceProvider Services => _provider;
+
+    /// <summary>Starts the registered hosted services (as a Host would); they are stopped on dispose.</summary>
+    public async Task StartHostedServicesAsync()
+    {
+        foreach (var service in _provider.GetServices<IHostedService>())
+        {
+            await service.StartAsync(CancellationToken.None);
+            _started.Add(service);
+        }
+    }
 
     public ExperimentBuilder Experiment(string name = "exp") => new(StorageRoot, name);
 
@@ -96,6 +113,11 @@ public sealed class CoreHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        for (var i = _started.Count - 1; i >= 0; i--)
+        {
+            await _started[i].StopAsync(CancellationToken.None);
+        }
+
         await _provider.DisposeAsync();
         _temp.Dispose();
     }

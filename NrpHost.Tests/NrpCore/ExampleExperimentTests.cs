@@ -61,7 +61,7 @@ public sealed class ExampleExperimentTests(PythonFixture python)
     private static void CopyDirectory(string source, string target)
     {
         Directory.CreateDirectory(target);
-        foreach (var file in Directory.EnumerateFiles(source))
+        foreach (var file in Directory.EnumerateFiles(source).Where(f => !f.EndsWith(".log.zip", StringComparison.Ordinal)))
         {
             File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
         }

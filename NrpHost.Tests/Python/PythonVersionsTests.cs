@@ -42,7 +42,7 @@ public sealed class PythonVersionsTests
         start.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
         start.Environment["NrpHost__Python__Library"] = library;
         start.Environment["NrpHost__Python__InitializeAtStartup"] = "true";
-        start.Environment["NrpHost__Mqtt__EmbeddedPort"] = "0";
+        start.Environment["NrpHost__Mqtt__EmbeddedPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var process = Process.Start(start)!;
         var output = new System.Text.StringBuilder();
         process.OutputDataReceived += (_, e) => output.AppendLine(e.Data);

@@ -1,0 +1,52 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using MQTTnet.AspNetCore;
+using MQTTnet.Server;
+using NrpHost.DependencyInjection;
+using NrpHost.Messaging;
+
+namespace NrpHost.Api.Messaging;
+
+/// <summary>
+/// MQTT over WebSocket on the API's own port, for browsers (the NRP Frontend), served by the embedded broker.
+/// Accepted at <c>/mqtt</c> and at <c>/</c> (the frontend's MQTT client connects to <c>ws://host:port</c> with no
+/// path). Only WebSocket upgrade requests are taken; every other request passes through.
+/// </summary>
+internal static class MqttWebSocketExtensions
+{
+    public const string Path = "/mqtt";
+
+    /// <summary>Adds MQTT status publishing and the WebSocket transport of the embedded broker.</summary>
+    public static INrpHostBuilder AddMqttStatusWithWebSockets(this INrpHostBuilder builder)
+    {
+        builder.AddMqttStatus();
+        builder.Services.TryAddSingleton<MqttWebSocketServerAdapter>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IMqttServerAdapter, MqttWebSocketServerAdapter>(
+            sp => sp.GetRequiredService<MqttWebSocketServerAdapter>()));
+        return builder;
+    }
+
+    /// <summary>Accepts MQTT WebSocket connections when the embedded broker is used (not with an external broker).</summary>
+    public static WebApplication UseMqttWebSockets(this WebApplication app)
+    {
+        if (app.Services.GetService<IMessagingHealth>() is not { IsEmbeddedBroker: true })
+        {
+            return app;
+        }
+
+        var adapter = app.Services.GetRequiredService<MqttWebSocketServerAdapter>();
+        app.UseWebSockets();
+        app.Use(async (context, next) =>
+        {
+            if (!context.WebSockets.IsWebSocketRequest || context.Request.Path.Value is not (Path or "/" or ""))
+            {
+                await next(context);
+                return;
+            }
+
+            var subProtocol = MqttSubProtocolSelector.SelectSubProtocol(context.Request);
+            using var webSocket = await context.WebSockets.AcceptWebSocketAsync(subProtocol);
+            await adapter.RunWebSocketConnectionAsync(webSocket, context);
+        });
+        return app;
+    }
+}

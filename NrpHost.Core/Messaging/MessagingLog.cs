@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+
+namespace NrpHost.Messaging;
+
+/// <summary>Log messages of the messaging concept (event ids 3xx).</summary>
+internal static partial class MessagingLog
+{
+    [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "MQTT status publisher {ClientId} connected to {Broker}")]
+    public static partial void Connected(ILogger logger, string clientId, string broker);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "MQTT status publisher cannot reach {Broker} ({Reason}); retrying every {DelayMs} ms at most, status messages are dropped meanwhile")]
+    public static partial void ConnectFailed(ILogger logger, string broker, string reason, double delayMs);
+
+    [LoggerMessage(EventId = 302, Level = LogLevel.Debug, Message = "MQTT status publisher: connecting to {Broker} failed again ({Reason}); next attempt in {DelayMs} ms")]
+    public static partial void ConnectFailedAgain(ILogger logger, string broker, string reason, double delayMs);
+
+    [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "MQTT status publisher lost its connection to {Broker}; reconnecting")]
+    public static partial void Disconnected(ILogger logger, string broker);
+
+    [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "MQTT publish to {Topic} failed: {Reason}")]
+    public static partial void PublishFailed(ILogger logger, string topic, string reason);
+
+    [LoggerMessage(EventId = 305, Level = LogLevel.Information, Message = "Embedded MQTT broker listening on {Address}:{Port} (TCP){WebSocket}")]
+    public static partial void BrokerStarted(ILogger logger, string address, int port, string webSocket);
+
+    [LoggerMessage(EventId = 306, Level = LogLevel.Information, Message = "Embedded MQTT broker stopped")]
+    public static partial void BrokerStopped(ILogger logger);
+
+    [LoggerMessage(EventId = 307, Level = LogLevel.Error, Message = "Embedded MQTT broker cannot listen on {Address}:{Port}: {Reason}. Set NrpHost:Mqtt:EmbeddedPort to a free port, or NrpHost:Mqtt:Broker to use an existing broker")]
+    public static partial void BrokerPortUnavailable(ILogger logger, string address, int port, string reason);
+
+    [LoggerMessage(EventId = 308, Level = LogLevel.Debug, Message = "MQTT status queue full; the oldest message was dropped")]
+    public static partial void QueueFull(ILogger logger);
+
+    [LoggerMessage(EventId = 309, Level = LogLevel.Error, Message = "MQTT status publisher could not read the simulations at start; status of simulations created earlier starts with their next state change")]
+    public static partial void ListFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,343 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using NrpHost.Simulation;
+
+namespace NrpHost.Messaging;
+
+/// <summary>
+/// Publishes every simulation's <c>status</c> (each second while it is not final, and at once on every state
+/// change), the shutdown progress messages and <c>runtime_error</c> reports over MQTT.
+/// </summary>
+/// <remarks>
+/// Event handlers only enqueue into a bounded channel; one background loop publishes, another keeps the
+/// connection (exponential back-off up to <see cref="MaxRetryDelay"/>). While the broker is away messages are
+/// dropped (status is periodic), so a simulation never waits for the broker. Publish errors are counted
+/// (<c>nrphost.mqtt.publish.errors</c>) and logged, never thrown into the simulation.
+/// </remarks>
+internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IAsyncDisposable
+{
+    internal static readonly TimeSpan StatusPeriod = TimeSpan.FromSeconds(1);
+    internal static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(250);
+    internal static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(5);
+    private const int QueueCapacity = 1024;
+
+    private readonly ISimulationManager _manager;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string _prefix;
+    private readonly MqttBrokerAddress _address;
+    private readonly MqttClientOptions _clientOptions;
+    private readonly IMqttClient _client;
+    private readonly Channel<Outgoing> _queue;
+    private readonly Lock _lock = new();
+    private readonly HashSet<int> _active = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _loops = Task.CompletedTask;
+    private int _started;
+    private int _disposed;
+
+    public MqttStatusPublisher(ISimulationManager manager, IOptions<MqttOptions> options, TimeProvider time, ILogger<MqttStatusPublisher> logger)
+    {
+        _manager = manager;
+        _time = time;
+        _logger = logger;
+        _prefix = options.Value.Prefix ?? string.Empty;
+        _address = MqttBrokerAddress.From(options.Value);
+        ClientId = NewClientId(_prefix);
+
+        var builder = new MqttClientOptionsBuilder()
+            .WithTcpServer(_address.Host, _address.Port)
+            .WithClientId(ClientId)
+            .WithCleanSession(true)
+            .WithProtocolVersion(MqttProtocolVersion.V311)
+            .WithTimeout(OperationTimeout);
+        if (!string.IsNullOrEmpty(options.Value.Username))
+        {
+            builder = builder.WithCredentials(options.Value.Username, options.Value.Password ?? string.Empty);
+        }
+
+        _clientOptions = builder.Build();
+        _client = new MqttClientFactory().CreateMqttClient();
+        _client.DisconnectedAsync += OnDisconnectedAsync;
+        _queue = Channel.CreateBounded<Outgoing>(
+            new BoundedChannelOptions(QueueCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+            dropped =>
+            {
+                MessagingMetrics.Dropped.Add(1, Kind(dropped.Kind));
+                MessagingLog.QueueFull(_logger);
+            });
+    }
+
+    /// <summary>This publisher's MQTT client id: <c>nrphost_[&lt;prefix&gt;_]&lt;random&gt;</c>, unique per host instance.</summary>
+    public string ClientId { get; }
+
+    public bool IsConnected => _client.IsConnected;
+
+    public string Broker => _address.ToString();
+
+    public bool IsEmbeddedBroker => _address.IsEmbedded;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.CompareExchange(ref _started, 1, 0) != 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        _manager.StateChanged += OnStateChanged;
+        _manager.RuntimeError += OnRuntimeError;
+        _manager.Progress += OnProgress;
+        try
+        {
+            var existing = _manager.List().Where(s => !s.State.IsFinal()).Select(s => s.Id).ToList();
+            lock (_lock)
+            {
+                _active.UnionWith(existing);
+            }
+        }
+#pragma warning disable CA1031 // Publishing status is never a reason for the host not to start.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            MessagingLog.ListFailed(_logger, ex);
+        }
+
+        var token = _stopping.Token;
+        _loops = Task.WhenAll(
+            Task.Run(() => ConnectLoopAsync(token), CancellationToken.None),
+            Task.Run(() => PublishLoopAsync(token), CancellationToken.None),
+            Task.Run(() => TickLoopAsync(token), CancellationToken.None));
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.CompareExchange(ref _started, 2, 1) != 1)
+        {
+            return;
+        }
+
+        _manager.StateChanged -= OnStateChanged;
+        _manager.RuntimeError -= OnRuntimeError;
+        _manager.Progress -= OnProgress;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _loops.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The loops end by cancellation.
+        }
+
+        if (_client.IsConnected)
+        {
+            await _client.TryDisconnectAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // The container may dispose it once per registration that hands it out.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _client.Dispose();
+        _stopping.Dispose();
+    }
+
+    private void OnStateChanged(object? sender, SimulationStateChangedEventArgs e)
+    {
+        var simulation = e.Simulation;
+        lock (_lock)
+        {
+            if (simulation.State.IsFinal())
+            {
+                _active.Remove(simulation.Id);
+            }
+            else
+            {
+                _active.Add(simulation.Id);
+            }
+
+            // Under the lock, so a tick that read the previous state cannot be queued after this one.
+            Enqueue(simulation.Id, MqttTopics.Status, MqttPayloads.Status(simulation.State, simulation.Clock));
+        }
+    }
+
+    private void OnRuntimeError(object? sender, SimulationErrorEventArgs e) =>
+        Enqueue(e.Error.SimulationId, MqttTopics.RuntimeError, MqttPayloads.RuntimeError(e.Error));
+
+    private void OnProgress(object? sender, SimulationProgressEventArgs e)
+    {
+        lock (_lock)
+        {
+            Enqueue(e.SimulationId, MqttTopics.Status, MqttPayloads.Progress(e.Task, e.Done));
+        }
+    }
+
+    private void Enqueue(int simulationId, string kind, byte[] payload) =>
+        _queue.Writer.TryWrite(new Outgoing(MqttTopics.For(_prefix, simulationId, kind), kind, payload));
+
+    private async Task TickLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(StatusPeriod, _time);
+        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+        {
+            lock (_lock)
+            {
+                foreach (var id in _active)
+                {
+                    var snapshot = _manager.Find(id);
+                    if (snapshot is not null && !snapshot.State.IsFinal())
+                    {
+                        Enqueue(id, MqttTopics.Status, MqttPayloads.Status(snapshot.State, snapshot.Clock));
+                    }
+                }
+            }
+        }
+    }
+
+    private async Task PublishLoopAsync(CancellationToken cancellationToken)
+    {
+        await foreach (var message in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var kind = Kind(message.Kind);
+            if (!_client.IsConnected)
+            {
+                MessagingMetrics.Dropped.Add(1, kind);
+                continue;
+            }
+
+            var application = new MqttApplicationMessageBuilder()
+                .WithTopic(message.Topic)
+                .WithPayload(message.Payload)
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtMostOnce)
+                .WithRetainFlag(false)
+                .Build();
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(OperationTimeout);
+            try
+            {
+                await _client.PublishAsync(application, timeout.Token).ConfigureAwait(false);
+                MessagingMetrics.Published.Add(1, kind);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // A publish error is counted and logged; it never reaches a simulation.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                MessagingMetrics.PublishErrors.Add(1, kind);
+                MessagingLog.PublishFailed(_logger, message.Topic, ex.Message);
+            }
+        }
+    }
+
+    private async Task ConnectLoopAsync(CancellationToken cancellationToken)
+    {
+        var delay = FirstRetryDelay;
+        var failing = false;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (_client.IsConnected)
+            {
+                // Wake at once when the connection drops, and at least every period as a backstop.
+                var signal = Volatile.Read(ref _disconnected).Task;
+                await Task.WhenAny(signal, Task.Delay(StatusPeriod, _time, cancellationToken)).ConfigureAwait(false);
+                continue;
+            }
+
+            try
+            {
+                Volatile.Write(ref _disconnected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(OperationTimeout);
+                await _client.ConnectAsync(_clientOptions, timeout.Token).ConfigureAwait(false);
+                MessagingLog.Connected(_logger, ClientId, Broker);
+                delay = FirstRetryDelay;
+                failing = false;
+                continue;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // Any connect failure is retried.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                var reason = ex.InnerException?.Message ?? ex.Message;
+                if (!failing)
+                {
+                    MessagingLog.ConnectFailed(_logger, Broker, reason, MaxRetryDelay.TotalMilliseconds);
+                }
+                else
+                {
+                    MessagingLog.ConnectFailedAgain(_logger, Broker, reason, delay.TotalMilliseconds);
+                }
+
+                failing = true;
+            }
+
+            try
+            {
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            delay = NextDelay(delay);
+        }
+    }
+
+    /// <summary>The back-off: doubles from <see cref="FirstRetryDelay"/> up to <see cref="MaxRetryDelay"/>.</summary>
+    internal static TimeSpan NextDelay(TimeSpan delay) => delay * 2 < MaxRetryDelay ? delay * 2 : MaxRetryDelay;
+
+    private Task OnDisconnectedAsync(MqttClientDisconnectedEventArgs e)
+    {
+        if (e.ClientWasConnected && !_stopping.IsCancellationRequested)
+        {
+            MessagingLog.Disconnected(_logger, Broker);
+        }
+
+        Volatile.Read(ref _disconnected).TrySetResult();
+        return Task.CompletedTask;
+    }
+
+    internal static string NewClientId(string prefix)
+    {
+        var id = new StringBuilder("nrphost_");
+        foreach (var c in prefix.Where(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-').Take(32))
+        {
+            id.Append(c);
+        }
+
+        if (id.Length > "nrphost_".Length)
+        {
+            id.Append('_');
+        }
+
+        return id.Append(RandomNumberGenerator.GetHexString(12, lowercase: true)).ToString();
+    }
+
+    private static KeyValuePair<string, object?> Kind(string kind) => new("topic", kind);
+
+    private sealed record Outgoing(string Topic, string Kind, byte[] Payload);
+}

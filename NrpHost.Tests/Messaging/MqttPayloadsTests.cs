@@ -1,0 +1,111 @@
+using System.Text;
+using NrpHost.Messaging;
+using NrpHost.Simulation;
+
+namespace NrpHost.Tests.Messaging;
+
+public sealed class MqttPayloadsTests
+{
+    [Fact]
+    public void Status_HasTheFourKeysInOrder_AsNumbersAndAWireState()
+    {
+        var json = Encoding.UTF8.GetString(MqttPayloads.Status(SimulationState.Started, new SimulationClock(1.5, 0.25, 9.75, 25)));
+
+        Assert.Equal("""{"realTime":1.5,"simulationTime":0.25,"state":"started","simulationTimeLeft":9.75}""", json);
+    }
+
+    [Fact]
+    public void Status_NeverCarriesANonFiniteTime()
+    {
+        var json = Encoding.UTF8.GetString(MqttPayloads.Status(SimulationState.Created, new SimulationClock(double.NaN, double.PositiveInfinity, 0, 0)));
+
+        Assert.Equal("""{"realTime":0,"simulationTime":0,"state":"created","simulationTimeLeft":0}""", json);
+    }
+
+    [Fact]
+    public void RuntimeError_HasTheSimulationIdAsAString()
+    {
+        var json = Encoding.UTF8.GetString(MqttPayloads.RuntimeError(new SimulationError(3, "boom", "Runtime", "main_script.py", 2, -1, "x()")));
+
+        Assert.Equal("""{"sim_id":"3","msg":"boom","error_type":"Runtime","fileName":"main_script.py","line_number":2,"offset":-1,"line_text":"x()"}""", json);
+    }
+}
+
+public sealed class MqttTopicsTests
+{
+    [Theory]
+    [InlineData("", "nrp_simulation/4/status")]
+    [InlineData("lab", "lab/nrp_simulation/4/status")]
+    public void For_AddsThePrefixOnlyWhenItIsSet(string prefix, string expected) =>
+        Assert.Equal(expected, MqttTopics.For(prefix, 4, MqttTopics.Status));
+}
+
+public sealed class MqttBrokerAddressTests
+{
+    [Theory]
+    [InlineData("localhost:1883", "localhost", 1883)]
+    [InlineData("mosquitto:1884", "mosquitto", 1884)]
+    [InlineData("broker", "broker", 1883)]
+    [InlineData("[::1]:1885", "::1", 1885)]
+    public void TryParse_AcceptsHostAndPort(string value, string host, int port)
+    {
+        Assert.True(MqttBrokerAddress.TryParse(value, out var address));
+        Assert.Equal(host, address.Host);
+        Assert.Equal(port, address.Port);
+    }
+
+    [Theory]
+    [InlineData("mqtt://localhost:1883")]
+    [InlineData("localhost:http")]
+    [InlineData("localhost:0")]
+    [InlineData("::1:1883")]
+    [InlineData(":1883")]
+    public void TryParse_RefusesWhatIsNotHostPort(string value) => Assert.False(MqttBrokerAddress.TryParse(value, out _));
+
+    [Fact]
+    public void From_EmbeddedOnAWildcardAddress_ConnectsThroughLoopback() =>
+        Assert.Equal("127.0.0.1:1999", MqttBrokerAddress.From(new MqttOptions { EmbeddedBindAddress = "0.0.0.0", EmbeddedPort = 1999 }).ToString());
+}
+
+public sealed class MqttOptionsValidatorTests
+{
+    [Fact]
+    public void Validate_ABrokerThatIsNotHostPort_FailsWithTheKeyName()
+    {
+        var result = new MqttOptionsValidator().Validate(null, new MqttOptions { Broker = "mqtt://x" });
+
+        Assert.True(result.Failed);
+        Assert.Contains("NrpHost:Mqtt:Broker", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_EmbeddedOnPortZero_Fails() =>
+        Assert.True(new MqttOptionsValidator().Validate(null, new MqttOptions { EmbeddedPort = 0 }).Failed);
+}
+
+public sealed class MqttStatusPublisherClientIdTests
+{
+    [Fact]
+    public void NewClientId_IsUniquePerInstance_AndNamesThePrefix()
+    {
+        var a = MqttStatusPublisher.NewClientId("lab/1");
+        var b = MqttStatusPublisher.NewClientId("lab/1");
+
+        Assert.NotEqual(a, b);
+        Assert.StartsWith("nrphost_lab1_", a, StringComparison.Ordinal);
+        Assert.StartsWith("nrphost_", MqttStatusPublisher.NewClientId(string.Empty), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NextDelay_Doubles_UpToFiveSeconds()
+    {
+        var delay = MqttStatusPublisher.FirstRetryDelay;
+        for (var i = 0; i < 10; i++)
+        {
+            delay = MqttStatusPublisher.NextDelay(delay);
+        }
+
+        Assert.Equal(TimeSpan.FromSeconds(5), delay);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), MqttStatusPublisher.NextDelay(TimeSpan.FromMilliseconds(250)));
+    }
+}

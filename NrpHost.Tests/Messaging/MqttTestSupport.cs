@@ -1,0 +1,241 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using MQTTnet;
+using MQTTnet.Formatter;
+using NrpHost.Tests.Infrastructure;
+
+namespace NrpHost.Tests.Messaging;
+
+internal static class FreePort
+{
+    public static int Next()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>One message as a subscriber saw it.</summary>
+internal sealed record ReceivedMessage(long Sequence, string Topic, string Payload)
+{
+    public JsonElement Json => JsonDocument.Parse(Payload).RootElement;
+
+    public string? State => Json.TryGetProperty("state", out var state) ? state.GetString() : null;
+}
+
+/// <summary>
+/// A real MQTT client subscribed to <c>#</c> that records every message; it reconnects and resubscribes on its
+/// own when the broker goes away, like the NRP Frontend's client.
+/// </summary>
+internal sealed class MqttRecorder : IAsyncDisposable
+{
+    private readonly IMqttClient _client;
+    private readonly MqttClientOptions _options;
+    private readonly ConcurrentQueue<ReceivedMessage> _messages = new();
+    private readonly CancellationTokenSource _disposed = new();
+    private long _sequence;
+
+    private MqttRecorder(MqttClientOptions options)
+    {
+        _options = options;
+        _client = new MqttClientFactory().CreateMqttClient();
+        _client.ApplicationMessageReceivedAsync += e =>
+        {
+            var payload = Encoding.UTF8.GetString(e.ApplicationMessage.Payload);
+            _messages.Enqueue(new ReceivedMessage(Interlocked.Increment(ref _sequence), e.ApplicationMessage.Topic, payload));
+            return Task.CompletedTask;
+        };
+        _client.DisconnectedAsync += async e =>
+        {
+            while (!_disposed.IsCancellationRequested && !_client.IsConnected)
+            {
+                try
+                {
+                    await Task.Delay(100, _disposed.Token);
+                    await ConnectAsync();
+                }
+                catch (Exception) when (!_disposed.IsCancellationRequested)
+                {
+                    // retry
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        };
+    }
+
+    public static Task<MqttRecorder> ConnectTcpAsync(int port) =>
+        StartAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port));
+
+    public static Task<MqttRecorder> ConnectWebSocketAsync(string uri) =>
+        StartAsync(new MqttClientOptionsBuilder().WithWebSocketServer(o => o.WithUri(uri)));
+
+    private static async Task<MqttRecorder> StartAsync(MqttClientOptionsBuilder builder)
+    {
+        var recorder = new MqttRecorder(builder
+            .WithClientId("nrp-frontend_" + Guid.NewGuid().ToString("N"))
+            .WithProtocolVersion(MqttProtocolVersion.V311)
+            .WithCleanSession(true)
+            .Build());
+        await recorder.ConnectAsync();
+        return recorder;
+    }
+
+    public bool IsConnected => _client.IsConnected;
+
+    public IReadOnlyList<ReceivedMessage> Messages => _messages.ToArray();
+
+    public long LastSequence => Interlocked.Read(ref _sequence);
+
+    private async Task ConnectAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await _client.ConnectAsync(_options, timeout.Token);
+        await _client.SubscribeAsync(new MqttClientFactory().CreateSubscribeOptionsBuilder().WithTopicFilter("#").Build(), timeout.Token);
+    }
+
+    /// <summary>Waits for a message after <paramref name="after"/> on <paramref name="topic"/> that satisfies the condition.</summary>
+    public async Task<ReceivedMessage> WaitForAsync(string topic, Func<ReceivedMessage, bool> condition, long after = 0, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (DateTime.UtcNow < deadline)
+        {
+            var found = _messages.FirstOrDefault(m => m.Sequence > after && m.Topic == topic && condition(m));
+            if (found is not null)
+            {
+                return found;
+            }
+
+            await Task.Delay(20);
+        }
+
+        throw new TimeoutException($"no matching message on {topic}; seen: {string.Join(" | ", _messages.Select(m => m.Topic + " " + m.Payload))}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _disposed.CancelAsync();
+        if (_client.IsConnected)
+        {
+            await _client.TryDisconnectAsync();
+        }
+
+        _client.Dispose();
+        _disposed.Dispose();
+    }
+}
+
+/// <summary>
+/// A Mosquitto broker started from the Debian package's binary on a free loopback port, with a generated
+/// configuration (anonymous, no persistence). It can be stopped and started again on the same port.
+/// </summary>
+internal sealed class MosquittoBroker : IAsyncDisposable
+{
+    private readonly TempDirectory _directory = new("mosquitto");
+    private readonly string _binary;
+    private readonly StringBuilder _output = new();
+    private Process? _process;
+
+    private MosquittoBroker(string binary, int port)
+    {
+        _binary = binary;
+        Port = port;
+        File.WriteAllText(ConfigPath, $"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n");
+    }
+
+    public int Port { get; }
+
+    public string Address => $"127.0.0.1:{Port}";
+
+    private string ConfigPath => _directory.Combine("mosquitto.conf");
+
+    public static async Task<MosquittoBroker> StartAsync()
+    {
+        var binary = new[] { "/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto", "/usr/local/bin/mosquitto" }
+            .FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException(
+                "The mosquitto binary was not found (looked in /usr/sbin, /usr/bin, /usr/local). Install it: apt-get install -y mosquitto");
+        var broker = new MosquittoBroker(binary, FreePort.Next());
+        await broker.StartAgainAsync();
+        return broker;
+    }
+
+    public async Task StartAgainAsync()
+    {
+        var info = new ProcessStartInfo(_binary, ["-c", ConfigPath])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        var process = Process.Start(info) ?? throw new InvalidOperationException("mosquitto did not start");
+        process.ErrorDataReceived += (_, e) => { lock (_output) { _output.AppendLine(e.Data); } };
+        process.OutputDataReceived += (_, e) => { lock (_output) { _output.AppendLine(e.Data); } };
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+        _process = process;
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"mosquitto exited with {process.ExitCode}: {Output}");
+            }
+
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(20);
+            }
+        }
+
+        throw new TimeoutException($"mosquitto does not listen on {Port}: {Output}");
+    }
+
+    public async Task StopAsync()
+    {
+        if (_process is not { } process)
+        {
+            return;
+        }
+
+        _process = null;
+        if (!process.HasExited)
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+
+        process.Dispose();
+    }
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _directory.Dispose();
+    }
+}
