@@ -43,6 +43,7 @@ public sealed class ExampleExperimentTests(PythonFixture python)
     {
         await using var host = new CoreHost(python, fakeClient: false);
         CopyDirectory(Path.Combine(RepositoryExperiments(), name), Path.Combine(host.StorageRoot, name));
+        RunAtFullSpeed(Path.Combine(host.StorageRoot, name, "simulation_config.json"));
         var errors = new ConcurrentQueue<SimulationError>();
         host.Manager.RuntimeError += (_, e) => errors.Enqueue(e.Error);
 
@@ -56,6 +57,26 @@ public sealed class ExampleExperimentTests(PythonFixture python)
         var archive = Assert.Single(Directory.GetFiles(Path.Combine(host.StorageRoot, name), "*.log.zip"));
         using var zip = ZipFile.OpenRead(archive);
         Assert.Contains(zip.Entries, e => e.Name == "simulation_0.log");
+    }
+
+    /// <summary>Examples that pace themselves to real time run as fast as possible here, for at most 5 s simulated.</summary>
+    private static void RunAtFullSpeed(string configPath)
+    {
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
+        if (config["SimulationTimeout"]?.GetValue<double>() > 5)
+        {
+            config["SimulationTimeout"] = 5;
+        }
+
+        foreach (var engine in config["EngineConfigs"]!.AsArray())
+        {
+            if (engine!.AsObject().ContainsKey("RealTimeFactor"))
+            {
+                engine["RealTimeFactor"] = 0;
+            }
+        }
+
+        File.WriteAllText(configPath, config.ToJsonString());
     }
 
     private static void CopyDirectory(string source, string target)

@@ -2,9 +2,14 @@
 
 Publishes "sensor" ({"distance", "x", "y", "heading"}); receives "command"
 ({"speed" m/s, "turn_rate" rad/s}). Prints its pose every 0.5 s.
+
+With "RealTimeFactor" in its engine configuration (1.0 = real time), each step
+waits so that simulated time advances at that pace, as a physics engine running
+in real time would; 0 or absent runs as fast as possible.
 """
 
 import math
+import time
 
 import arena
 from nrp_core.engines.python_json import EngineScript
@@ -15,6 +20,8 @@ LOG_EVERY_NS = 500000000
 class Script(EngineScript):
     def initialize(self):
         self.x, self.y, self.heading = -3.0, -1.0, 0.3
+        self._pace = float(self._config.get("RealTimeFactor", 0) or 0)
+        self._last_step = time.monotonic()
         self._registerDataPack("sensor")
         self._registerDataPack("command")
         self._setDataPack("command", {"speed": 0.0, "turn_rate": 0.0})
@@ -28,6 +35,11 @@ class Script(EngineScript):
 
     def runLoop(self, timestep_ns):
         dt = timestep_ns / 1e9
+        if self._pace > 0:
+            wait = dt / self._pace - (time.monotonic() - self._last_step)
+            if wait > 0:
+                time.sleep(wait)
+            self._last_step = time.monotonic()
         command = self._getDataPack("command")
         self.heading = (self.heading + command["turn_rate"] * dt) % (2 * math.pi)
         self.x += command["speed"] * math.cos(self.heading) * dt

@@ -6,13 +6,20 @@ Prints microseconds per cycle for:
   NRP backend's ``nrp.run_loop()`` does;
 * ``client run_loop(N)``: N cycles in one call (the loop alone);
 * ``plain loop``: the same engine ``runLoop`` calls and transceiver function
-  call, with the datapack hand-over, written as a bare Python loop.
+  call, with the datapack hand-over, written as a bare Python loop. It makes
+  the two copies nrp-core semantics require (the fetched datapack and the one
+  sent to python_2; ``dict()`` is the cheapest correct copy of this flat data)
+  and nothing else: no scheduling, pools or isUpdated flags.
+
+Each figure is the best per-cycle time over ``repeats`` consecutive chunks of
+``cycles`` cycles, and the three measurements are interleaved over several
+rounds, so that a shared, noisy machine disturbs them alike.
 
 ``make_exchange_experiment(dirpath)`` writes the experiment (two python_json
 engines at 0.01 s, one transceiver function, no printing) so other benchmarks
 can reuse the same setup.
 
-Usage: python3 NrpHost.Tests/NrpCore/python/bench_fti.py [cycles]
+Usage: python3 NrpHost.Tests/NrpCore/python/bench_fti.py [cycles per chunk] [chunks] [rounds]
 """
 
 import os
@@ -93,34 +100,44 @@ def _load_namespace(path):
     return namespace
 
 
-def bench_client_single(dirpath, cycles):
+def _best(run, cycles, repeats):
+    """Best microseconds per cycle of ``run(cycles)`` over ``repeats`` calls."""
+    best = None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run(cycles)
+        elapsed = time.perf_counter() - start
+        best = elapsed if best is None else min(best, elapsed)
+    return best / cycles * 1e6
+
+
+def bench_client_single(dirpath, cycles, repeats=1):
     from nrp_client import NrpCore
     client = NrpCore("localhost:5345", experiment_folder=dirpath)
     client.initialize()
     run_loop = client.run_loop
-    for _ in range(200):  # warm-up
-        run_loop(1)
-    start = time.perf_counter()
-    for _ in range(cycles):
-        run_loop(1)
-    elapsed = time.perf_counter() - start
+
+    def run(n):
+        for _ in range(n):
+            run_loop(1)
+
+    run(200)  # warm-up
+    result = _best(run, cycles, repeats)
     client.shutdown()
-    return elapsed / cycles * 1e6
+    return result
 
 
-def bench_client_batch(dirpath, cycles):
+def bench_client_batch(dirpath, cycles, repeats=1):
     from nrp_client import NrpCore
     client = NrpCore("localhost:5345", experiment_folder=dirpath)
     client.initialize()
     client.run_loop(200)
-    start = time.perf_counter()
-    client.run_loop(cycles)
-    elapsed = time.perf_counter() - start
+    result = _best(client.run_loop, cycles, repeats)
     client.shutdown()
-    return elapsed / cycles * 1e6
+    return result
 
 
-def bench_plain(dirpath, cycles):
+def bench_plain(dirpath, cycles, repeats=1):
     """The same engine and function calls without the runtime around them."""
     from nrp_core._embedded import functions
     from nrp_core.data.nrp_json import JsonDataPack
@@ -149,23 +166,25 @@ def bench_plain(dirpath, cycles):
             engine_2.runLoop(dt)
 
     run(200)
-    start = time.perf_counter()
-    run(cycles)
-    elapsed = time.perf_counter() - start
-    return elapsed / cycles * 1e6
+    return _best(run, cycles, repeats)
 
 
 def main(argv):
-    cycles = int(argv[1]) if len(argv) > 1 else 20000
+    cycles = int(argv[1]) if len(argv) > 1 else 2000
+    repeats = int(argv[2]) if len(argv) > 2 else 10
+    rounds = int(argv[3]) if len(argv) > 3 else 3
     dirpath = tempfile.mkdtemp(prefix="nrp_bench_")
+    plain = batch = single = float("inf")
     try:
         make_exchange_experiment(dirpath)
-        plain = min(bench_plain(dirpath, cycles) for _ in range(3))
-        batch = min(bench_client_batch(dirpath, cycles) for _ in range(3))
-        single = min(bench_client_single(dirpath, cycles) for _ in range(3))
+        for _ in range(rounds):
+            plain = min(plain, bench_plain(dirpath, cycles, repeats))
+            batch = min(batch, bench_client_batch(dirpath, cycles, repeats))
+            single = min(single, bench_client_single(dirpath, cycles, repeats))
     finally:
         shutil.rmtree(dirpath, ignore_errors=True)
-    print(f"python {sys.version.split()[0]}, {cycles} cycles, best of 3")
+    print(f"python {sys.version.split()[0]}, best chunk of {cycles} cycles "
+          f"({repeats} chunks x {rounds} rounds per figure)")
     print(f"client run_loop(1): {single:.2f} us per cycle")
     print(f"client run_loop(N): {batch:.2f} us per cycle")
     print(f"plain loop:         {plain:.2f} us per cycle")

@@ -2,7 +2,6 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Engines;
 using BenchmarkDotNet.Jobs;
-using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
 namespace NrpHost.Benchmarks.Storage;
@@ -28,9 +27,4 @@ internal sealed class CreateBenchmarkConfig : ManualConfig
         AddColumn(StatisticColumn.Min, StatisticColumn.Max);
         AddColumnProvider(DefaultColumnProviders.Instance);
     }
-}
-
-internal static class Program
-{
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 }

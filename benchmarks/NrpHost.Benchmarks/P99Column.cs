@@ -2,9 +2,9 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 
-namespace NrpHost.Benchmarks.Storage;
+namespace NrpHost.Benchmarks;
 
-/// <summary>The 99th percentile of the iteration times (one call per iteration here, so per call).</summary>
+/// <summary>The 99th percentile of the iteration times (per call where a benchmark makes one call per iteration).</summary>
 internal sealed class P99Column : IColumn
 {
     public string Id => "P99";
