@@ -43,9 +43,6 @@ internal sealed unsafe class ControlBlock : IDisposable
     /// <summary>Iterations done.</summary>
     public long Steps => Volatile.Read(ref _slots[1]);
 
-    /// <summary>Nanoseconds spent inside finished <c>run_loop</c> calls.</summary>
-    public long RealNanoseconds => Volatile.Read(ref _slots[2]);
-
     /// <summary>The Python thread id of the simulation thread, 0 until it is known.</summary>
     public long PythonThreadId => Volatile.Read(ref _slots[4]);
 

@@ -6,7 +6,7 @@ namespace NrpHost.Simulation;
 internal sealed partial class Simulation
 {
     private const string ShutdownTask = "Shutting down Simulation";
-    private static readonly TimeSpan InterruptPhase = TimeSpan.FromSeconds(2);
+    private const int InterruptAttempts = 20;
     private static readonly TimeSpan InterruptEvery = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
@@ -59,7 +59,7 @@ internal sealed partial class Simulation
         lock (_lock)
         {
             previous = _state;
-            _state = finalState;
+            SetStateLocked(finalState);
             snapshot = SnapshotLocked();
         }
 
@@ -97,8 +97,7 @@ internal sealed partial class Simulation
             return true;
         }
 
-        var interruptUntil = _services.Time.GetTimestamp() + (long)(InterruptPhase.TotalSeconds * _services.Time.TimestampFrequency);
-        while (_services.Time.GetTimestamp() < interruptUntil)
+        for (var attempt = 0; attempt < InterruptAttempts; attempt++)
         {
             InterruptScript();
             if (await Completes(ended, InterruptEvery).ConfigureAwait(false))

@@ -99,7 +99,7 @@ internal sealed partial class Simulation
             }
 
             previous = _state;
-            _state = SimulationState.Completed;
+            SetStateLocked(SimulationState.Completed);
             snapshot = SnapshotLocked();
         }
 

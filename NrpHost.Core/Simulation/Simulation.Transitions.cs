@@ -49,7 +49,7 @@ internal sealed partial class Simulation
 
             effect();
             previous = _state;
-            _state = to;
+            SetStateLocked(to);
             snapshot = SnapshotLocked();
         }
 

@@ -26,6 +26,8 @@ internal sealed partial class Simulation
     private SimulationState _state = SimulationState.Created;
     private ControlBlock? _control = new();
     private SimulationClock _lastClock;
+    private TimeSpan _realTime;
+    private long _startedAt;
     private ExperimentConfiguration? _configuration;
     private ScriptSession? _session;
     private Thread? _thread;
@@ -87,14 +89,33 @@ internal sealed partial class Simulation
     {
         if (_control is null || _configuration is null)
         {
-            return _lastClock;
+            return _lastClock with { RealTime = RealTimeLocked().TotalSeconds };
         }
 
         var steps = _control.Steps;
         var timestep = _configuration.SimulationTimestep;
         var left = Math.Max(0, _configuration.MaxSteps - steps);
-        _lastClock = new SimulationClock(_control.RealNanoseconds / 1e9, steps * timestep, left * timestep, steps);
+        _lastClock = new SimulationClock(RealTimeLocked().TotalSeconds, steps * timestep, left * timestep, steps);
         return _lastClock;
+    }
+
+    /// <summary>Wall-clock time spent in <c>started</c> (the script stepping), pauses excluded.</summary>
+    private TimeSpan RealTimeLocked() =>
+        _state == SimulationState.Started ? _realTime + _services.Time.GetElapsedTime(_startedAt) : _realTime;
+
+    /// <summary>Every state change goes through here, so the real time is kept in one place.</summary>
+    private void SetStateLocked(SimulationState state)
+    {
+        if (_state == SimulationState.Started && state != SimulationState.Started)
+        {
+            _realTime += _services.Time.GetElapsedTime(_startedAt);
+        }
+        else if (state == SimulationState.Started && _state != SimulationState.Started)
+        {
+            _startedAt = _services.Time.GetTimestamp();
+        }
+
+        _state = state;
     }
 
     /// <summary>
@@ -257,7 +278,7 @@ internal sealed partial class Simulation
                 return false;
             }
 
-            _state = to;
+            SetStateLocked(to);
             snapshot = SnapshotLocked();
         }
 

@@ -22,7 +22,7 @@ public sealed record SimulationSnapshot(
     SimulationClock Clock);
 
 /// <summary>A simulation's time keeping, in seconds.</summary>
-/// <param name="RealTime">Wall-clock time spent inside finished <c>nrp.run_loop</c> calls.</param>
+/// <param name="RealTime">Wall-clock time the simulation spent <c>started</c> (pauses excluded).</param>
 /// <param name="SimulationTime">Iterations done times <c>SimulationTimestep</c>.</param>
 /// <param name="SimulationTimeLeft">Iterations left before <c>SimulationTimeout</c> times <c>SimulationTimestep</c>.</param>
 /// <param name="Iterations">Iterations done.</param>

@@ -4,11 +4,11 @@ A ``Session`` belongs to one simulation and lives on that simulation's own threa
 
 * a block of shared native memory (``ctl``, eight int64 slots, see ``CTL_*``) that both sides read and
   write without the GIL or any call across the .NET boundary: the host sets the pause/stop flags there,
-  the ``nrp`` object writes its step count and the time spent stepping;
+  the ``nrp`` object writes its step count;
 * ``wait``, a .NET callable that blocks (without the GIL) until the pause gate opens or stop is asked.
 
 The hot path, ``Nrp.run_loop``, is pure Python: one flag read, the timeout check, the client call and
-two counter writes. It leaves Python only while paused.
+one counter write. It leaves Python only while paused.
 """
 
 import builtins
@@ -17,7 +17,6 @@ import logging
 import os
 import sys
 import threading
-import time
 import traceback
 
 from nrphost import _output
@@ -25,7 +24,6 @@ from nrphost import _output
 # Slots of the shared control block (int64 each).
 CTL_FLAGS = 0        # bit 0: paused, bit 1: stop requested (written by the host)
 CTL_STEPS = 1        # iterations done (written by run_loop)
-CTL_REAL_NS = 2      # nanoseconds spent inside finished run_loop calls (written by run_loop)
 CTL_THREAD = 4       # threading.get_ident() of the script thread (written once)
 CTL_IN_SCRIPT = 5    # 1 while user code of main_script.py runs
 FLAG_PAUSED = 1
@@ -51,17 +49,16 @@ def _not_available(name):
 class Nrp:
     """The ``nrp`` object a main script sees: ``run_loop`` on top of the nrp-core client.
 
-    ``run_loop`` is a closure stored on the instance (no bound-method creation per call); its state lives in
-    closure cells and is published to the control block as absolute values after each call.
+    ``run_loop`` is a closure stored on the instance (no bound-method creation per call). Per call it reads the
+    pause/stop flags, checks the timeout, calls the client and publishes the iteration count to the control block:
+    no clock reads and no call into .NET (the host keeps the wall-clock time itself).
     """
 
     __slots__ = ("run_loop",)
 
     def __init__(self, client, ctl, wait, max_steps):
         run = client.run_loop
-        now = time.perf_counter_ns
         count = ctl[1]
-        real = ctl[2]
 
         def pause_point():
             while True:
@@ -73,22 +70,14 @@ class Nrp:
                 wait()
 
         def run_loop(num_iterations=1, json_data=None):
-            nonlocal count, real
+            nonlocal count
             if ctl[0]:
                 pause_point()
             if count + num_iterations > max_steps:
                 raise NRPSimulationTimeout("The number of iteration requested will exceed the timeout")
-            start = now()
-            try:
-                result = run(num_iterations, json_data)
-            except BaseException:
-                # As nrp-core's users expect: time spent is kept, the iterations are not counted.
-                real += now() - start
-                ctl[2] = real
-                raise
-            real += now() - start
+            # A failing call is not counted, as in the NRP backend.
+            result = run(num_iterations, json_data)
             count += num_iterations
-            ctl[2] = real
             ctl[1] = count
             return result
 

@@ -134,11 +134,13 @@ class NrpCore:
                 raise ValueError("num_iterations must be a non-negative integer")
             num_iterations = int(num_iterations)
         if run_async:
-            return self._start_async(lambda: self._run_loop(num_iterations), response, False)
-        return self._run_loop(num_iterations)
-
-    def _run_loop(self, num_iterations):
-        with self._lock:
+            return self._start_async(lambda: self.run_loop(num_iterations), response, False)
+        # The synchronous request is kept in this one frame, and the lock is
+        # taken with acquire/release (cheaper than ``with``): with run_loop(1)
+        # per cycle, as the NRP backend does, this overhead is part of every cycle.
+        lock = self._lock
+        lock.acquire()
+        try:
             if self._closed or self._state not in _CAN_RUN:
                 self._enter(_CAN_RUN, "run")
             loop = self._sim.loop
@@ -160,6 +162,8 @@ class NrpCore:
             if loop.done:
                 return True, loop.flush_trajectory()
             return False, []
+        finally:
+            lock.release()
 
     def run_until_timeout(self, run_async=False, response=None):
         """Run until the status function reports done, ``SimulationTimeout`` (whole

@@ -37,10 +37,18 @@ def to_json(value):
     Anything else raises ``TypeError`` as ``json.dumps`` would.
     """
     t = type(value)
+    # Flat containers (the usual datapack) are copied in C after a scan of
+    # their values; anything nested is converted value by value.
     if t is dict:
-        return {k: (v if type(v) in _SCALARS else to_json(v)) for k, v in value.items()}
+        for v in value.values():
+            if type(v) not in _SCALARS:
+                return {k: (v if type(v) in _SCALARS else to_json(v)) for k, v in value.items()}
+        return value.copy()
     if t is list or t is tuple:
-        return [v if type(v) in _SCALARS else to_json(v) for v in value]
+        for v in value:
+            if type(v) not in _SCALARS:
+                return [v if type(v) in _SCALARS else to_json(v) for v in value]
+        return list(value)
     if t in _SCALARS:
         return value
     return _convert_other(value)

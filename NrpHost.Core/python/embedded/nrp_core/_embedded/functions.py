@@ -46,7 +46,7 @@ _loading = threading.local()
 class FunctionSpec:
     """A decorated function: its kind, linked engine and requested inputs."""
 
-    __slots__ = ("kind", "engine_name", "function", "inputs", "name", "file_name", "fast_inputs")
+    __slots__ = ("kind", "engine_name", "function", "inputs", "name", "file_name")
 
     def __init__(self, kind, engine_name, function):
         self.kind = kind
@@ -55,7 +55,6 @@ class FunctionSpec:
         # list of (keyword, input kind, argument); argument is a (name, engine)
         # key, a list of keys, or None
         self.inputs = []
-        self.fast_inputs = None  # set by the FTI loop
         self.name = getattr(function, "__name__", "?")
         self.file_name = getattr(getattr(function, "__code__", None), "co_filename", None)
 
