@@ -39,6 +39,9 @@ public sealed record ErrorResponse(
     internal static ErrorResponse NotIdentified() =>
         Client("Could not verify auth token: a valid 'Authorization: Bearer <token>' header is required");
 
+    internal static ErrorResponse DirectoryUnavailable(string reason) =>
+        new("Could not verify auth token: the NRP Storage Proxy is unavailable", ServerErrorType, reason);
+
     internal static ErrorResponse Finalized() =>
         StateTransition("The state transition is invalid (The simulation requested is finalized)");
 

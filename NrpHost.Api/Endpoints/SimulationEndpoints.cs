@@ -47,7 +47,7 @@ internal static class SimulationEndpoints
             .WithSummary("Starts, pauses, resumes or stops a simulation (owner only). Stopping returns once it is cleaned up.")
             .Accepts<StateRequest>("application/json", "*/*")
             .ProducesNrpErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status413PayloadTooLarge,
-                StatusCodes.Status500InternalServerError);
+                StatusCodes.Status500InternalServerError, StatusCodes.Status502BadGateway);
 
         return app;
     }
@@ -65,7 +65,9 @@ internal static class SimulationEndpoints
         if (caller.UserId is null)
         {
             // Only with a user directory: a simulation needs an owner who can later control it.
-            return NrpErrorResult.Unauthorized(ErrorResponse.NotIdentified());
+            return caller.DirectoryUnavailable is { } reason
+                ? NrpErrorResult.BadGateway(ErrorResponse.DirectoryUnavailable(reason))
+                : NrpErrorResult.Unauthorized(ErrorResponse.NotIdentified());
         }
 
         var (body, bodyError) = await JsonBody.ReadObjectAsync(request, api.Value.MaxRequestBodyBytes).ConfigureAwait(false);
@@ -159,7 +161,9 @@ internal static class SimulationEndpoints
         {
             case AccessDecision.Unauthenticated:
                 ApiLog.AccessDenied(logger, request.Method, request.Path.ToString(), nameof(AccessDecision.Unauthenticated), caller.ToString());
-                return NrpErrorResult.Unauthorized(ErrorResponse.CannotModify());
+                return caller.DirectoryUnavailable is { } reason
+                    ? NrpErrorResult.BadGateway(ErrorResponse.DirectoryUnavailable(reason))
+                    : NrpErrorResult.Unauthorized(ErrorResponse.CannotModify());
             case AccessDecision.Forbidden:
                 ApiLog.AccessDenied(logger, request.Method, request.Path.ToString(), nameof(AccessDecision.Forbidden), caller.ToString());
                 return NrpErrorResult.Forbidden(ErrorResponse.CannotModify());

@@ -7,7 +7,8 @@ namespace NrpHost.Api.Identity;
 /// <summary>Who sent a request: the bearer token (if any) and the user id it stands for (null when unknown).</summary>
 /// <param name="Token">The token: the second word of <c>Authorization</c>.</param>
 /// <param name="UserId">The caller's user id, or null when the caller could not be identified.</param>
-internal sealed record Caller(string? Token, string? UserId)
+/// <param name="DirectoryUnavailable">Why the user directory could not be asked, when that is why the caller is unidentified.</param>
+internal sealed record Caller(string? Token, string? UserId, string? DirectoryUnavailable = null)
 {
     public override string ToString() => UserId ?? "(unidentified)";
 }
@@ -92,7 +93,19 @@ internal sealed class CallerResolver
             return new Caller(token, DefaultOwner);
         }
 
-        return token is null ? new Caller(null, null) : new Caller(token, await FindUserAsync(token, cancellationToken).ConfigureAwait(false));
+        if (token is null)
+        {
+            return new Caller(null, null);
+        }
+
+        try
+        {
+            return new Caller(token, await FindUserAsync(token, cancellationToken).ConfigureAwait(false));
+        }
+        catch (ExperimentStorageException ex) when (ex.Error == ExperimentStorageError.Unavailable)
+        {
+            return new Caller(token, null, ex.Message);
+        }
     }
 
     /// <summary>Whether the caller may see <paramref name="simulation"/> (and its state).</summary>
@@ -146,6 +159,12 @@ internal sealed class CallerResolver
             var id = string.IsNullOrEmpty(user) ? null : user;
             _users.Set(token, id);
             return id;
+        }
+        catch (ExperimentStorageException ex) when (ex.Error == ExperimentStorageError.Unavailable)
+        {
+            // Not remembered: the next request asks again.
+            ApiLog.IdentityLookupFailed(_logger, ex);
+            throw;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

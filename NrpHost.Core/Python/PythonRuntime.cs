@@ -30,6 +30,7 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
     private static string? s_version;
     private static Exception? s_initFailure;
     private static Thread? s_drainThread;
+    private static volatile bool s_exiting;
     private static readonly List<PythonRuntime> Sinks = [];
 
     private readonly PythonOptions _options;
@@ -147,6 +148,8 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
                 PythonEngine.PythonHome = home;
             }
 
+            // Registered before pythonnet registers its own shutdown, so it runs first at process exit.
+            AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
             PythonEngine.Initialize(setSysArgv: false, initSigs: false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -208,10 +211,37 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
     private static void DrainLoop(object? interval)
     {
         var period = TimeSpan.FromMilliseconds((int)interval!);
-        while (true)
+        while (!s_exiting)
         {
             Thread.Sleep(period);
+            if (s_exiting)
+            {
+                return;
+            }
+
+            try
+            {
+                DrainOutput();
+            }
+            catch (PythonException)
+            {
+                // A failing drain loses nothing that a later one cannot pick up; keep pumping.
+            }
+        }
+    }
+
+    /// <summary>At process exit, the last output is moved into the loggers before pythonnet shuts Python down.</summary>
+    private static void OnProcessExit(object? sender, EventArgs e)
+    {
+        s_exiting = true;
+        s_drainThread?.Join(TimeSpan.FromSeconds(2));
+        try
+        {
             DrainOutput();
+        }
+        catch (Exception ex) when (ex is PythonException or InvalidOperationException)
+        {
+            // Exiting anyway.
         }
     }
 
@@ -224,7 +254,7 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
         List<(string Category, int Level, string Text)> entries;
         lock (ProcessLock)
         {
-            if (s_installation is null || Sinks.Count == 0)
+            if (s_installation is null || Sinks.Count == 0 || !PythonEngine.IsInitialized)
             {
                 return;
             }

@@ -49,6 +49,12 @@ internal sealed unsafe class ControlBlock : IDisposable
     /// <summary>Whether user code of the main script is executing.</summary>
     public bool InScript => Volatile.Read(ref _slots[5]) != 0;
 
+    /// <summary>
+    /// When the script last left the pause gate, as a <see cref="System.Diagnostics.Stopwatch"/> timestamp (Python's
+    /// <c>perf_counter_ns</c> and Stopwatch both read CLOCK_MONOTONIC in nanoseconds on Linux); 0 before the first resume.
+    /// </summary>
+    public long ResumedAt => Volatile.Read(ref _slots[6]);
+
     public void Dispose()
     {
         var slots = _slots;

@@ -66,6 +66,18 @@ internal sealed partial class Simulation
         }
     }
 
+    /// <summary>When the script last left the pause gate (a Stopwatch timestamp), 0 if never; for diagnostics.</summary>
+    public long ResumedAt
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _control?.ResumedAt ?? 0;
+            }
+        }
+    }
+
     public SimulationSnapshot Snapshot()
     {
         lock (_lock)

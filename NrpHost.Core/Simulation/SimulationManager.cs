@@ -7,7 +7,7 @@ using NrpHost.Storage;
 namespace NrpHost.Simulation;
 
 /// <summary>The registry of simulations: ids, the active-simulation limit, and the public events.</summary>
-internal sealed class SimulationManager : ISimulationManager, ISimulationEventSink, IAsyncDisposable
+internal sealed class SimulationManager : ISimulationManager, ISimulationEventSink, IAsyncDisposable, IDisposable
 {
     private readonly Lock _lock = new();
     private readonly List<Simulation> _simulations = [];
@@ -96,6 +96,9 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
             : simulation.RequestStateAsync(target, cancellationToken);
     }
 
+    /// <summary>When the simulation's script last left the pause gate (Stopwatch timestamp, 0 if never).</summary>
+    internal long ResumedAt(int id) => FindSimulation(id)?.ResumedAt ?? 0;
+
     /// <summary>The simulation's directory while it exists (for tests and diagnostics).</summary>
     internal string? DirectoryOf(int id) => FindSimulation(id)?.Directory;
 
@@ -154,4 +157,7 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
 
         await Task.WhenAll(running.Select(s => s.RequestStateAsync(SimulationState.Stopped, CancellationToken.None))).ConfigureAwait(false);
     }
+
+    /// <summary>Synchronous disposal (a container disposed with <c>Dispose()</c>) stops the simulations the same way.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

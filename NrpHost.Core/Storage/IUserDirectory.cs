@@ -10,6 +10,9 @@ public interface IUserDirectory
     bool IsConfigured { get; }
 
     /// <summary>The user id of <paramref name="token"/>, or null when the token is not known.</summary>
+    /// <exception cref="ExperimentStorageException">
+    /// The directory could not be asked (<see cref="ExperimentStorageError.Unavailable"/>): nothing is known about the token.
+    /// </exception>
     Task<string?> FindUserIdAsync(string token, CancellationToken cancellationToken = default);
 
     /// <summary>Whether the token's owner may see the experiment (in the given collab context).</summary>

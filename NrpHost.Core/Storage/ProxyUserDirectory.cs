@@ -54,6 +54,12 @@ internal sealed class ProxyUserDirectory : IUserDirectory
         catch (ExperimentStorageException ex)
         {
             StorageLog.IdentityFailed(_logger, ex.Message);
+            if (ex.Error == ExperimentStorageError.Unavailable)
+            {
+                // Not a verdict on the token: not remembered, and the caller learns that the proxy is away.
+                throw;
+            }
+
             id = null;
         }
 

@@ -1,3 +1,4 @@
+using NrpHost.Simulation;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using NrpHost.Api.Identity;
@@ -121,6 +122,28 @@ public sealed class CallerResolverTests(PythonFixture python)
         var response = await host.PutStateAsync(0, "started", "alice-token");
 
         response.AssertNrpError(401, ModifyMessage);
+    }
+
+    [Fact]
+    public async Task DirectoryUnavailable_IsA502NamingTheProxy_NotA401()
+    {
+        var directory = new TestUserDirectory().WithUser("alice-token", "alice", "exp");
+        await using var host = await StartAsync(directory, cacheSeconds: 0);
+        await host.CreateAsync(token: "alice-token");
+        directory.Failure = new ExperimentStorageException(ExperimentStorageError.Unavailable, "The storage proxy at http://proxy:9000/ did not answer within 10 s");
+
+        var put = await host.PutStateAsync(0, "started", "alice-token");
+        var post = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"exp"}""",
+            configure: r => r.Headers.TryAddWithoutValidation("Authorization", "Bearer alice-token"));
+
+        foreach (var response in new[] { put, post })
+        {
+            var body = response.AssertNrpError(502, type: "Server Error");
+            Assert.Equal("Could not verify auth token: the NRP Storage Proxy is unavailable", body.GetProperty("message").GetString());
+            Assert.Contains("http://proxy:9000/", body.GetProperty("data").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(SimulationState.Paused, host.Manager.Find(0)!.State);
     }
 
     [Fact]

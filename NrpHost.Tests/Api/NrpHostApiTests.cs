@@ -92,7 +92,7 @@ public sealed class NrpHostApiTests(PythonFixture python)
         AssertCodes(paths, "/simulation", "get", "200");
         AssertCodes(paths, "/simulation/{id}", "get", "200", "401", "403", "404");
         AssertCodes(paths, "/simulation/{id}/state", "get", "200", "401", "403", "404");
-        AssertCodes(paths, "/simulation/{id}/state", "put", "200", "400", "401", "403", "404", "413", "500");
+        AssertCodes(paths, "/simulation/{id}/state", "put", "200", "400", "401", "403", "404", "413", "500", "502");
         AssertCodes(paths, "/version", "get", "200");
         AssertCodes(paths, "/health", "get", "200", "503");
         Assert.True(paths.GetProperty("/simulation").GetProperty("post").TryGetProperty("requestBody", out _));

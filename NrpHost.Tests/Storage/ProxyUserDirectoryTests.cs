@@ -53,7 +53,7 @@ public sealed class ProxyUserDirectoryTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task FindUserId_HungProxy_IsNullWithinTheTimeout()
+    public async Task FindUserId_HungProxy_IsUnavailableWithinTheTimeout()
     {
         _proxy.HangAll = true;
         await using var host = new ProxyClientHost(_proxy.Url, s =>
@@ -62,8 +62,14 @@ public sealed class ProxyUserDirectoryTests : IAsyncLifetime
             s["NrpHost:Storage:AttemptTimeoutSeconds"] = "0.4";
         });
 
-        Assert.Null(await host.Users.FindUserIdAsync(FakeStorageProxy.Token).WaitAsync(Guard));
-        Assert.Contains(host.Logs.Entries, e => e.Message.Contains("did not answer within 1 s", StringComparison.Ordinal));
+        var error = await Assert.ThrowsAsync<ExperimentStorageException>(() => host.Users.FindUserIdAsync(FakeStorageProxy.Token).WaitAsync(Guard));
+
+        Assert.Equal(ExperimentStorageError.Unavailable, error.Error);
+        Assert.Contains("did not answer within 1 s", error.Message, StringComparison.Ordinal);
+
+        // Not remembered: once the proxy answers again, the token resolves.
+        _proxy.HangAll = false;
+        Assert.Equal(FakeStorageProxy.User, await host.Users.FindUserIdAsync(FakeStorageProxy.Token).WaitAsync(Guard));
     }
 
     [Fact]

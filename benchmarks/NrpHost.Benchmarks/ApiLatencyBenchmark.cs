@@ -4,7 +4,6 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Engines;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -20,9 +19,7 @@ namespace NrpHost.Benchmarks;
 /// until the first MQTT status, and stop in its three situations. One operation per iteration; the simulation the
 /// operation needs is prepared outside the measurement.
 /// </summary>
-[InProcess]
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 2, iterationCount: 40, invocationCount: 1)]
-[Config(typeof(LatencyColumns))]
+[Config(typeof(LatencyConfig))]
 public class ApiLatencyBenchmark
 {
     private readonly ConcurrentQueue<(int Id, string State)> _statuses = new();
@@ -229,7 +226,7 @@ public class ApiLatencyBenchmark
                 throw new TimeoutException($"no status '{state}' for simulation {id}");
             }
 
-            Thread.SpinWait(50);
+            Thread.Yield();
         }
     }
 

@@ -1,3 +1,4 @@
+using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using NrpHost.Simulation;
@@ -8,14 +9,13 @@ namespace NrpHost.Benchmarks;
 /// How fast pause, resume and stop act on a running simulation (embedded runtime, one no-op engine). Each iteration
 /// is one measured operation; setup (creating, starting, parking the script) is outside the measurement.
 /// </summary>
-[InProcess]
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 3, iterationCount: 60, invocationCount: 1)]
-[Config(typeof(LatencyColumns))]
+[Config(typeof(LatencyConfig))]
 public class ControlLatencyBenchmark
 {
     private const string LoopScript = "while True:\n    nrp.run_loop()\n";
     private const string RunawayScript = "x = 0\nwhile True:\n    x += 1\n";
     private PythonHost.Host? _loop;
+    private PythonHost.Host? _paced;
     private PythonHost.Host? _runaway;
     private int _id;
 
@@ -24,40 +24,57 @@ public class ControlLatencyBenchmark
     {
         _loop = new PythonHost.Host(LoopScript);
         _runaway = new PythonHost.Host(RunawayScript);
+
+        // For resume: an engine whose step takes 5 ms without the CPU (as an engine waiting on a simulator would).
+        // A CPU-bound script would compete with the measuring thread for the machine's two vCPUs and measure the
+        // scheduler instead of the host.
+        _paced = new PythonHost.Host(LoopScript, engine: """
+            import time
+            from nrp_core.engines.python_json import EngineScript
+
+            class Script(EngineScript):
+                def initialize(self):
+                    pass
+
+                def runLoop(self, timestep_ns):
+                    time.sleep(0.005)
+
+                def shutdown(self):
+                    pass
+            """);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
         _loop?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _paced?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _runaway?.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
-    // --- resume: from PUT started to the script's next completed step --------------------------------------------
+    // --- resume: from PUT started to the script leaving the pause gate ---------------------------------------------
 
     [IterationSetup(Target = nameof(Resume))]
     public void ParkForResume()
     {
-        StopCurrent(_loop!);
-        _id = _loop!.CreateAsync().GetAwaiter().GetResult();
-        Request(_loop, SimulationState.Started);
-        WaitFor(_loop, s => s.Clock.Iterations > 10);
-        Request(_loop, SimulationState.Paused);
-        Thread.Sleep(5); // let the script thread park at the gate, as a real pause does
+        StopCurrent(_paced!);
+        _id = _paced!.CreateAsync().GetAwaiter().GetResult();
+        Request(_paced, SimulationState.Started);
+        WaitFor(_paced, s => s.Clock.Iterations > 2);
+        Request(_paced, SimulationState.Paused);
+        Thread.Sleep(20); // the step in flight ends and the script parks at the gate
     }
 
-    [Benchmark(Description = "resume: PUT started -> next step done")]
-    public long Resume()
+    [Benchmark(Description = "resume: PUT started -> script leaves the gate")]
+    public void Resume()
     {
-        var before = _loop!.Manager.Find(_id)!.Clock.Iterations;
-        Request(_loop, SimulationState.Started);
-        long now;
-        while ((now = _loop.Manager.Find(_id)!.Clock.Iterations) <= before)
+        var manager = (SimulationManager)_paced!.Manager;
+        var before = manager.ResumedAt(_id);
+        Request(_paced, SimulationState.Started);
+        while (manager.ResumedAt(_id) == before)
         {
-            Thread.SpinWait(20);
+            Thread.Yield();
         }
-
-        return now;
     }
 
     // --- pause: from PUT paused to the last step ----------------------------------------------------------------
@@ -155,11 +172,21 @@ public class ControlLatencyBenchmark
     }
 }
 
-/// <summary>Median, 95th percentile and maximum for latency benchmarks.</summary>
-public sealed class LatencyColumns : BenchmarkDotNet.Configs.ManualConfig
+/// <summary>
+/// Latency benchmarks: in this process (CPython is initialised once per process), one operation per iteration,
+/// with the median, 95th and 99th percentiles and the maximum.
+/// </summary>
+public sealed class LatencyConfig : BenchmarkDotNet.Configs.ManualConfig
 {
-    public LatencyColumns()
+    public LatencyConfig()
     {
+        AddJob(Job.Default
+            .WithToolchain(BenchmarkDotNet.Toolchains.InProcess.Emit.InProcessEmitToolchain.Instance)
+            .WithStrategy(RunStrategy.Monitoring)
+            .WithWarmupCount(3)
+            .WithIterationCount(100)
+            .WithInvocationCount(1)
+            .WithUnrollFactor(1));
         AddColumn(BenchmarkDotNet.Columns.StatisticColumn.Median, BenchmarkDotNet.Columns.StatisticColumn.P95, new P99Column(), BenchmarkDotNet.Columns.StatisticColumn.Max);
     }
 }

@@ -32,7 +32,7 @@ public static class PythonHost
     }
 
     /// <summary>A simulation manager over a temporary storage root holding one experiment.</summary>
-    internal sealed class Host : IAsyncDisposable
+    public sealed class Host : IAsyncDisposable
     {
         private readonly ServiceProvider _provider;
 

@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import threading
+from time import perf_counter_ns
 import traceback
 
 from nrphost import _output
@@ -26,6 +27,7 @@ CTL_FLAGS = 0        # bit 0: paused, bit 1: stop requested (written by the host
 CTL_STEPS = 1        # iterations done (written by run_loop)
 CTL_THREAD = 4       # threading.get_ident() of the script thread (written once)
 CTL_IN_SCRIPT = 5    # 1 while user code of main_script.py runs
+CTL_RESUMED_AT = 6   # perf_counter_ns() when the script last left the pause gate (written off the hot path)
 FLAG_PAUSED = 1
 FLAG_STOP = 2
 
@@ -61,13 +63,17 @@ class Nrp:
         count = ctl[1]
 
         def pause_point():
+            waited = False
             while True:
                 flags = ctl[0]
                 if flags & FLAG_STOP:
                     raise NRPStopExecution()
                 if not flags & FLAG_PAUSED:
+                    if waited:
+                        ctl[6] = perf_counter_ns()
                     return
                 wait()
+                waited = True
 
         def run_loop(num_iterations=1, json_data=None):
             nonlocal count

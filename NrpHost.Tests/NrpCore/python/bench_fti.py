@@ -111,7 +111,8 @@ def _best(run, cycles, repeats):
     return best / cycles * 1e6
 
 
-def bench_client_single(dirpath, cycles, repeats=1):
+def make_client_runner(dirpath):
+    """``(run(n), close())``: ``run`` makes ``n`` ``run_loop(1)`` calls of an initialised client."""
     from nrp_client import NrpCore
     client = NrpCore("localhost:5345", experiment_folder=dirpath)
     client.initialize()
@@ -121,9 +122,14 @@ def bench_client_single(dirpath, cycles, repeats=1):
         for _ in range(n):
             run_loop(1)
 
+    return run, client.shutdown
+
+
+def bench_client_single(dirpath, cycles, repeats=1):
+    run, close = make_client_runner(dirpath)
     run(200)  # warm-up
     result = _best(run, cycles, repeats)
-    client.shutdown()
+    close()
     return result
 
 
@@ -137,8 +143,8 @@ def bench_client_batch(dirpath, cycles, repeats=1):
     return result
 
 
-def bench_plain(dirpath, cycles, repeats=1):
-    """The same engine and function calls without the runtime around them."""
+def make_plain_runner(dirpath):
+    """``run(n)``: ``n`` cycles of the same engine and function calls without the runtime around them."""
     from nrp_core._embedded import functions
     from nrp_core.data.nrp_json import JsonDataPack
 
@@ -165,6 +171,12 @@ def bench_plain(dirpath, cycles, repeats=1):
             engine_2._time_ns += dt
             engine_2.runLoop(dt)
 
+    return run
+
+
+def bench_plain(dirpath, cycles, repeats=1):
+    """The same engine and function calls without the runtime around them."""
+    run = make_plain_runner(dirpath)
     run(200)
     return _best(run, cycles, repeats)
 
