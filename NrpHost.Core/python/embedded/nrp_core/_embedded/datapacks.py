@@ -230,19 +230,10 @@ class NlohmannJson:
         return to_json(self._holder._value)
 
 
-class JsonDataPack:
-    """A JSON datapack addressed to (or coming from) an engine."""
+class _JsonHolder:
+    """The ``data`` property shared by JSON datapacks and raw JSON data (``_value`` and ``_proxy`` slots)."""
 
-    __slots__ = ("name", "engine_name", "_value", "_updated", "_proxy")
-
-    def __init__(self, name, engine_name):
-        if type(name) is not str or type(engine_name) is not str:
-            raise TypeError("JsonDataPack(name, engine_name) expects two strings")
-        self.name = name
-        self.engine_name = engine_name
-        self._value = None
-        self._updated = True
-        self._proxy = None
+    __slots__ = ()
 
     @property
     def data(self):
@@ -255,6 +246,21 @@ class JsonDataPack:
     @data.setter
     def data(self, value):
         self._value = to_json(value)
+
+
+class JsonDataPack(_JsonHolder):
+    """A JSON datapack addressed to (or coming from) an engine."""
+
+    __slots__ = ("name", "engine_name", "_value", "_updated", "_proxy")
+
+    def __init__(self, name, engine_name):
+        if type(name) is not str or type(engine_name) is not str:
+            raise TypeError("JsonDataPack(name, engine_name) expects two strings")
+        self.name = name
+        self.engine_name = engine_name
+        self._value = None
+        self._updated = True
+        self._proxy = None
 
     @property
     def type(self):
@@ -291,7 +297,7 @@ def make_datapack(name, engine_name, value):
     return dp
 
 
-class JsonRawData:
+class JsonRawData(_JsonHolder):
     """JSON data without name or engine, used for Status Function observations."""
 
     __slots__ = ("_value", "_proxy")
@@ -299,17 +305,6 @@ class JsonRawData:
     def __init__(self, data=None):
         self._value = None if data is None else to_json(data)
         self._proxy = None
-
-    @property
-    def data(self):
-        proxy = self._proxy
-        if proxy is None:
-            proxy = self._proxy = NlohmannJson(self)
-        return proxy
-
-    @data.setter
-    def data(self, value):
-        self._value = to_json(value)
 
     def __repr__(self):
         return f"JsonRawData({self.data})"
