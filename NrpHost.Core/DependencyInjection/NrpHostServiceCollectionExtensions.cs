@@ -60,6 +60,7 @@ public static class NrpHostServiceCollectionExtensions
         services.TryAddSingleton<PythonRuntime>();
         services.TryAddSingleton<IPythonRuntime>(sp => sp.GetRequiredService<PythonRuntime>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, PythonStartupService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, SimulationShutdownService>());
         services.TryAddSingleton<IExperimentStorage, LocalExperimentStorage>();
         services.TryAddSingleton<IUserDirectory, LocalUserDirectory>();
         services.TryAddSingleton<SimulationManager>();

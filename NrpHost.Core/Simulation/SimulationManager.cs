@@ -147,7 +147,10 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
     }
 
     /// <summary>Stops every simulation that is not final yet (host shutdown).</summary>
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => new(StopAllAsync());
+
+    /// <summary>Stops every simulation that is not final yet.</summary>
+    internal async Task StopAllAsync()
     {
         Simulation[] running;
         lock (_lock)

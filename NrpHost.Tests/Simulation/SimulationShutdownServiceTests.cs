@@ -1,0 +1,25 @@
+using System.Globalization;
+using NrpHost.Tests.Infrastructure;
+using NrpHost.Tests.Messaging;
+
+namespace NrpHost.Tests.Simulation;
+
+[Collection(PythonCollection.Name)]
+public sealed class SimulationShutdownServiceTests(PythonFixture python)
+{
+    [Fact]
+    public async Task HostShutdown_StopsRunningSimulationsBeforeTheBrokerGoes_SoTheFinalStateIsPublished()
+    {
+        var port = FreePort.Next();
+        var host = await ApiHost.StartAsync(python, settings: s => s["NrpHost:Mqtt:EmbeddedPort"] = port.ToString(CultureInfo.InvariantCulture));
+        await using var frontend = await MqttRecorder.ConnectTcpAsync(port);
+        host.LongExperiment().Build();
+        await host.CreateAsync();
+        await host.PutStateAsync(0, "started");
+        await frontend.WaitForAsync("nrp_simulation/0/status", m => m.State == "started");
+
+        await host.DisposeAsync(); // the host shuts down with the simulation running
+
+        await frontend.WaitForAsync("nrp_simulation/0/status", m => m.State == "stopped", timeout: TimeSpan.FromSeconds(5));
+    }
+}
