@@ -24,6 +24,34 @@ internal sealed class ProxyExperimentStorage : IExperimentStorage
         StorageLog.ProxyConfigured(_logger, client.ProxyUrl, client.Options.TimeoutSeconds, client.Options.MaxRetries);
     }
 
+    /// <summary>
+    /// Whether the proxy answers at all (any HTTP status counts), within <paramref name="timeout"/>: null when it
+    /// does, else why not. For health reports.
+    /// </summary>
+    public async Task<string?> ProbeAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(timeout);
+        try
+        {
+            await _client.CallAsync("checking that it answers", (api, ct) => api.GetIdentityAsync(StorageProxyClient.NoToken, ct), bounded.Token)
+                .ConfigureAwait(false);
+            return null;
+        }
+        catch (ExperimentStorageException ex) when (ex.Error != ExperimentStorageError.Unavailable)
+        {
+            return null; // it answered (refusing the probe's empty token is an answer)
+        }
+        catch (ExperimentStorageException ex)
+        {
+            return ex.Message;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return $"The storage proxy at {_client.ProxyUrl} did not answer within {timeout.TotalSeconds:0.#} s";
+        }
+    }
+
     public async Task StageAsync(ExperimentLocation experiment, string targetDirectory, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(experiment);
