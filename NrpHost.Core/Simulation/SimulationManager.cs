@@ -27,6 +27,7 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
         var workDirectory = Path.GetFullPath(options.Value.WorkDirectory is { Length: > 0 } configured
             ? configured
             : Path.Combine(Path.GetTempPath(), "nrphost"));
+        SimulationMetrics.Track(this);
         _services = new SimulationServices(storage, python, options.Value, nrpCore.Value, time, _logger, workDirectory, this);
         if (storageOptions?.Value.UnsentLogsDirectory is { Length: > 0 } unsent)
         {
@@ -147,7 +148,11 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
     }
 
     /// <summary>Stops every simulation that is not final yet (host shutdown).</summary>
-    public ValueTask DisposeAsync() => new(StopAllAsync());
+    public ValueTask DisposeAsync()
+    {
+        SimulationMetrics.Untrack(this);
+        return new ValueTask(StopAllAsync());
+    }
 
     /// <summary>Stops every simulation that is not final yet.</summary>
     internal async Task StopAllAsync()

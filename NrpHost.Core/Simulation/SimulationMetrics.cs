@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using NrpHost.Telemetry;
 
@@ -14,4 +15,22 @@ internal static class SimulationMetrics
 
     public static readonly Histogram<double> StopDuration =
         NrpHostTelemetry.Meter.CreateHistogram<double>("nrphost.simulation.stop.duration", unit: "ms", description: "Time from a stop request to the final state");
+
+    private static readonly ConcurrentDictionary<SimulationManager, byte> Managers = new();
+
+    /// <summary>Iterations done by every simulation of this process (read when metrics are collected).</summary>
+    public static readonly ObservableCounter<long> Steps = NrpHostTelemetry.Meter.CreateObservableCounter(
+        "nrphost.simulation.steps",
+        () => Managers.Keys.Sum(m => m.List().Sum(s => s.Clock.Iterations)),
+        description: "nrp.run_loop iterations done by the simulations of this process");
+
+    /// <summary>Simulations that are not final (created, paused, started, completed).</summary>
+    public static readonly ObservableGauge<int> Active = NrpHostTelemetry.Meter.CreateObservableGauge(
+        "nrphost.simulation.active",
+        () => Managers.Keys.Sum(m => m.List().Count(s => !s.State.IsFinal())),
+        description: "Simulations that are not stopped or failed");
+
+    public static void Track(SimulationManager manager) => Managers.TryAdd(manager, 0);
+
+    public static void Untrack(SimulationManager manager) => Managers.TryRemove(manager, out _);
 }
