@@ -51,6 +51,7 @@ internal sealed partial class Simulation
         {
             // The thread still runs Python; its session, control block and directory stay as they are.
             SimulationLog.ScriptAbandoned(_logger, Id, _services.Options.AbandonAfterMilliseconds);
+            _services.Events.ScriptAbandoned(Id);
             finalState = SimulationState.Failed;
         }
 

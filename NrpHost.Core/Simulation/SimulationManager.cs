@@ -13,6 +13,7 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
     private readonly List<Simulation> _simulations = [];
     private readonly SimulationServices _services;
     private readonly ILogger _logger;
+    private int _abandoned;
 
     public SimulationManager(
         IExperimentStorage storage,
@@ -121,6 +122,11 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
         SimulationMetrics.RuntimeErrors.Add(1, new KeyValuePair<string, object?>("error_type", error.ErrorType));
         Raise(RuntimeError, new SimulationErrorEventArgs(error));
     }
+
+    /// <summary>How many script threads were abandoned (they may still run Python until their blocking call returns).</summary>
+    internal int AbandonedScripts => Volatile.Read(ref _abandoned);
+
+    void ISimulationEventSink.ScriptAbandoned(int simulationId) => Interlocked.Increment(ref _abandoned);
 
     void ISimulationEventSink.Progress(int simulationId, string task, bool done) =>
         Raise(Progress, new SimulationProgressEventArgs(simulationId, task, done));

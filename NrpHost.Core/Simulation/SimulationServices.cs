@@ -28,4 +28,6 @@ internal interface ISimulationEventSink
     void RuntimeError(SimulationError error);
 
     void Progress(int simulationId, string task, bool done);
+
+    void ScriptAbandoned(int simulationId);
 }

@@ -375,4 +375,25 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
         Assert.Equal(secondDirectory, result.RootElement.GetProperty("cwd").GetString());
         Assert.Equal("second", result.RootElement.GetProperty("helper").GetString());
     }
+
+    [Fact]
+    public async Task Stop_OfAScriptBlockedInACall_AbandonsItAsFailed_AndTheHostKeepsServing()
+    {
+        await using var host = new CoreHost(python, configure: s => s["NrpHost:Simulation:AbandonAfterMilliseconds"] = "300");
+        host.Experiment("blocked").WithScript("import time\nnrp.run_loop()\ntime.sleep(20)\n").Build();
+        host.Experiment().Build();
+        var blocked = await host.CreatePausedAsync("blocked");
+        await host.Manager.RequestStateAsync(blocked.Id, SimulationState.Started);
+        await host.WaitForAsync(blocked.Id, s => s.Clock.Iterations == 1);
+
+        // time.sleep only returns to the interpreter when it ends, so the stop exception cannot land in time.
+        var stop = await host.Manager.RequestStateAsync(blocked.Id, SimulationState.Stopped);
+
+        Assert.Equal(StateChangeStatus.Failed, stop.Status);
+        Assert.Equal(SimulationState.Failed, host.Manager.Find(blocked.Id)!.State);
+        await python.Logs.WaitForAsync(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Critical && e.Message.Contains("abandoned", StringComparison.Ordinal));
+        var next = await host.CreatePausedAsync();
+        await host.Manager.RequestStateAsync(next.Id, SimulationState.Started);
+        await host.WaitForStateAsync(next.Id, SimulationState.Completed);
+    }
 }

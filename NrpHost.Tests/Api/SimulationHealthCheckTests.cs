@@ -1,0 +1,34 @@
+using System.Text.Json;
+using NrpHost.Tests.Infrastructure;
+
+namespace NrpHost.Tests.Api;
+
+[Collection(PythonCollection.Name)]
+public sealed class SimulationHealthCheckTests(PythonFixture python)
+{
+    [Fact]
+    public async Task Health_AfterAScriptWasAbandoned_IsDegradedAndSaysToRestart()
+    {
+        await using var host = await ApiHost.StartAsync(python, settings: s => s["NrpHost:Simulation:AbandonAfterMilliseconds"] = "300");
+        host.Experiment().WithScript("import time\nnrp.run_loop()\ntime.sleep(20)\n").Build();
+        await host.CreateAsync();
+        Assert.Equal("healthy", (await ChecksAsync(host)).GetProperty("simulations").GetProperty("status").GetString());
+        await host.PutStateAsync(0, "started");
+        await Task.Delay(100); // let it enter the blocking call
+
+        var stop = await host.PutStateAsync(0, "stopped");
+
+        Assert.Equal(500, stop.Code);
+        var simulations = (await ChecksAsync(host)).GetProperty("simulations");
+        Assert.Equal("degraded", simulations.GetProperty("status").GetString());
+        Assert.Contains("Restart the host", simulations.GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
+
+    private static async Task<JsonElement> ChecksAsync(ApiHost host)
+    {
+        var response = await host.GetAsync("/health");
+        Assert.Equal(200, response.Code);
+        using var body = JsonDocument.Parse(response.Text);
+        return body.RootElement.GetProperty("checks").Clone();
+    }
+}
