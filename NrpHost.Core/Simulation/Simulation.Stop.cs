@@ -51,6 +51,7 @@ internal sealed partial class Simulation
         {
             // The thread still runs Python; its session, control block and directory stay as they are.
             SimulationLog.ScriptAbandoned(_logger, Id, _services.Options.AbandonAfterMilliseconds);
+            RestoreHostDirectory();
             _services.Events.ScriptAbandoned(Id);
             finalState = SimulationState.Failed;
         }
@@ -255,6 +256,22 @@ internal sealed partial class Simulation
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             SimulationLog.DirectoryNotRemoved(_logger, Id, directory, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// An abandoned script never gets to restore the process's current directory (it set it to its own); the host
+    /// takes it back, so nothing else depends on a folder that belongs to a failed simulation.
+    /// </summary>
+    private void RestoreHostDirectory()
+    {
+        try
+        {
+            System.IO.Directory.SetCurrentDirectory(_services.HostDirectory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            SimulationLog.CurrentDirectoryNotRestored(_logger, Id, _services.HostDirectory, ex.Message);
         }
     }
 

@@ -56,6 +56,9 @@ internal static partial class SimulationLog
     [LoggerMessage(EventId = 116, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: Python output could not be drained: {Reason}")]
     public static partial void OutputDrainFailed(ILogger logger, int simulationId, string reason);
 
+    [LoggerMessage(EventId = 118, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: the current directory could not be set back to {Directory}: {Reason}")]
+    public static partial void CurrentDirectoryNotRestored(ILogger logger, int simulationId, string directory, string reason);
+
     [LoggerMessage(EventId = 117, Level = LogLevel.Error, Message = "A handler of simulation events threw")]
     public static partial void EventHandlerFailed(ILogger logger, Exception exception);
 }

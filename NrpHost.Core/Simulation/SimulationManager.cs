@@ -29,7 +29,7 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
             ? configured
             : Path.Combine(Path.GetTempPath(), "nrphost"));
         SimulationMetrics.Track(this);
-        _services = new SimulationServices(storage, python, options.Value, nrpCore.Value, time, _logger, workDirectory, this);
+        _services = new SimulationServices(storage, python, options.Value, nrpCore.Value, time, _logger, workDirectory, Directory.GetCurrentDirectory(), this);
         if (storageOptions?.Value.UnsentLogsDirectory is { Length: > 0 } unsent)
         {
             _services = _services with { UnsentLogsDirectory = Path.GetFullPath(unsent) };

@@ -14,6 +14,7 @@ internal sealed record SimulationServices(
     TimeProvider Time,
     ILogger Logger,
     string WorkDirectory,
+    string HostDirectory,
     ISimulationEventSink Events)
 {
     /// <summary>Where a log archive that could not be uploaded is kept. Default: <c>unsent-logs</c> in the work directory.</summary>

@@ -382,6 +382,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
         await using var host = new CoreHost(python, configure: s => s["NrpHost:Simulation:AbandonAfterMilliseconds"] = "300");
         host.Experiment("blocked").WithScript("import time\nnrp.run_loop()\ntime.sleep(20)\n").Build();
         host.Experiment().Build();
+        var hostDirectory = Directory.GetCurrentDirectory();
         var blocked = await host.CreatePausedAsync("blocked");
         await host.Manager.RequestStateAsync(blocked.Id, SimulationState.Started);
         await host.WaitForAsync(blocked.Id, s => s.Clock.Iterations == 1);
@@ -391,6 +392,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
 
         Assert.Equal(StateChangeStatus.Failed, stop.Status);
         Assert.Equal(SimulationState.Failed, host.Manager.Find(blocked.Id)!.State);
+        Assert.Equal(hostDirectory, Directory.GetCurrentDirectory()); // not the abandoned script's folder
         await python.Logs.WaitForAsync(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Critical && e.Message.Contains("abandoned", StringComparison.Ordinal));
         var next = await host.CreatePausedAsync();
         await host.Manager.RequestStateAsync(next.Id, SimulationState.Started);
