@@ -4,15 +4,10 @@ copies that are re-sent on every sync until reset, the status function sees the
 transceiver pool, and functions get their inputs however their parameters are
 declared."""
 
-import os
 import sys
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-import nrpcore_testkit as kit  # noqa: E402
-from nrp_client import NrpCore  # noqa: E402
+import nrpcore_testkit as kit
+from nrp_client import NrpCore
 
 # python_fast (0.01 s) counts in place; python_slow (0.02 s) counts in place and
 # records the "cmd" value it holds at each step

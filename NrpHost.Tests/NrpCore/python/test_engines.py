@@ -2,16 +2,11 @@
 error locations, EngineScript helpers, preprocessing functions and inputs."""
 
 import os
-import sys
 import traceback
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-import nrpcore_testkit as kit  # noqa: E402
-from nrp_client import NrpCore  # noqa: E402
-from nrp_core.engines.python_json import EngineScript  # noqa: E402
+import nrpcore_testkit as kit
+from nrp_client import NrpCore
+from nrp_core.engines.python_json import EngineScript
 
 
 def _raises(exc_type, call, *args):

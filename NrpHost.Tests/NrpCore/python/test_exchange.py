@@ -2,14 +2,9 @@
 
 import os
 import re
-import sys
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-import nrpcore_testkit as kit  # noqa: E402
-from nrp_client import NrpCore  # noqa: E402
+import nrpcore_testkit as kit
+from nrp_client import NrpCore
 
 ENGINE_1 = """
 from nrp_core.engines.python_json import EngineScript

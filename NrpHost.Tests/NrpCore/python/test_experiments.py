@@ -3,16 +3,11 @@ template-style main_script.py, driven like the NRP backend drives them."""
 
 import json
 import os
-import sys
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
+import logging
 
-import logging  # noqa: E402
-
-import nrpcore_testkit as kit  # noqa: E402
-from nrp_client import NrpCore  # noqa: E402
+import nrpcore_testkit as kit
+from nrp_client import NrpCore
 
 
 class NRPSimulationTimeout(Exception):

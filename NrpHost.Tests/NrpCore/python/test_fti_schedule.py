@@ -9,18 +9,13 @@ many timestep combinations, engines that report other times than asked,
 resets, and with the precomputed sequence disabled, and compare every
 transceiver call, engine step, warning and step boundary with the model."""
 
-import os
 import random
 import re
 import sys
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-import nrpcore_testkit  # noqa: E402,F401 - puts the runtime on sys.path
-from nrp_core._embedded import fti  # noqa: E402
-from nrp_core._embedded.functions import IN_TIME, KIND_TF, FunctionSpec  # noqa: E402
+import nrpcore_testkit  # noqa: F401 - puts the runtime on sys.path
+from nrp_core._embedded import fti
+from nrp_core._embedded.functions import IN_TIME, KIND_TF, FunctionSpec
 
 MS = 1000000
 

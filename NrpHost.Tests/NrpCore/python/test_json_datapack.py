@@ -1,15 +1,10 @@
 """JsonDataPack / JsonRawData and the ``.data`` proxy (nrp-core's NlohmannJson)."""
 
-import os
 import sys
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-import nrpcore_testkit  # noqa: E402,F401 - puts the runtime on sys.path
-from nrp_core import DataPackIdentifier  # noqa: E402
-from nrp_core.data.nrp_json import JsonDataPack, JsonRawData  # noqa: E402
+import nrpcore_testkit  # noqa: F401 - puts the runtime on sys.path
+from nrp_core import DataPackIdentifier
+from nrp_core.data.nrp_json import JsonDataPack, JsonRawData
 
 
 def _raises(exc_type, call, *args):

@@ -1,15 +1,9 @@
 """``-o Key=Value`` override grammar and schema defaults of simulation_config.json."""
 
-import os
-import sys
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-import nrpcore_testkit as kit  # noqa: E402
-from nrp_client import NrpCore  # noqa: E402
-from nrp_core._embedded.config import (  # noqa: E402
+import nrpcore_testkit as kit
+from nrp_client import NrpCore
+from nrp_core._embedded.config import (
     ConfigError,
     apply_defaults,
     parse_override_args,

@@ -2,15 +2,9 @@
 last-seen engine times per cycle (stale datapacks of engines outside the batch)
 and the order of the transceiver functions inside a cycle."""
 
-import os
-import sys
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-import nrpcore_testkit as kit  # noqa: E402
-from nrp_client import NrpCore  # noqa: E402
+import nrpcore_testkit as kit
+from nrp_client import NrpCore
 
 # tf_1 defines the globals shared by all function files, as in nrp-core
 TF_1 = """

@@ -1,16 +1,10 @@
 """``stop()`` from another thread ends a long run_loop / run_until_timeout."""
 
-import os
-import sys
 import threading
 import time
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-import nrpcore_testkit as kit  # noqa: E402
-from nrp_client import NrpCore  # noqa: E402
+import nrpcore_testkit as kit
+from nrp_client import NrpCore
 
 
 def _client(timeout=-1):
