@@ -16,6 +16,9 @@ namespace NrpHost.Api;
 /// </summary>
 public static class NrpHostApi
 {
+    /// <summary>Where the API listens by default (the NRP backend's port).</summary>
+    public const string DefaultUrl = "http://localhost:8090";
+
     /// <summary>
     /// Builds the application. <paramref name="configure"/> runs first, so a caller can add configuration and
     /// register its own services (they win over NrpHost's defaults, which are added with <c>TryAdd</c>).
@@ -24,6 +27,12 @@ public static class NrpHostApi
     {
         var builder = WebApplication.CreateBuilder(args);
         configure?.Invoke(builder);
+
+        // The NRP backend's port unless --urls, ASPNETCORE_URLS or the Urls setting say otherwise.
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
 
         // Services. The NRP backend's environment variables count where no NrpHost setting says otherwise.
         builder.Configuration.AddInMemoryCollection(ReferenceEnvironment.Map(builder.Configuration));

@@ -7,6 +7,17 @@ namespace NrpHost.Tests.Api;
 [Collection(PythonCollection.Name)]
 public sealed class NrpHostApiTests(PythonFixture python)
 {
+    [Theory]
+    [InlineData(new string[0], "http://localhost:8090")]
+    [InlineData(new[] { "--urls=http://127.0.0.1:5123" }, "http://127.0.0.1:5123")]
+    [InlineData(new[] { "--Urls=http://127.0.0.1:5124" }, "http://127.0.0.1:5124")]
+    public async Task Build_ListensOnTheNrpPortUnlessTold(string[] args, string expected)
+    {
+        await using var app = NrpHost.Api.NrpHostApi.Build(args);
+
+        Assert.Equal(expected, app.Configuration["urls"]);
+    }
+
     [Fact]
     public async Task Preflight_FromTheFrontend_Returns204WithCorsHeaders() // B03
     {
