@@ -24,7 +24,7 @@ internal static class ReferenceEnvironment
         var mapped = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
 
         // A malformed broker address (not exactly host:port) is ignored, as the reference falls back to its default.
-        if (configuration[BrokerVariable] is { Length: > 0 } broker && IsHostAndPort(broker))
+        if (configuration[BrokerVariable] is { Length: > 0 } broker && NrpCore.NrpCoreOverrides.IsValidBroker(broker))
         {
             AddIfUnset(configuration, mapped, "NrpHost:Mqtt:Broker", broker);
         }
@@ -52,12 +52,5 @@ internal static class ReferenceEnvironment
         {
             mapped[key] = value;
         }
-    }
-
-    private static bool IsHostAndPort(string value)
-    {
-        var parts = value.Split(':');
-        return parts.Length == 2 && parts[0].Length > 0
-            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535;
     }
 }

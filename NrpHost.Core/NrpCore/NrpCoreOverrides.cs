@@ -30,7 +30,7 @@ internal static class NrpCoreOverrides
         return string.Join(' ', parts);
     }
 
-    /// <summary>A broker address is <c>host:port</c> with exactly one colon and an integer port.</summary>
+    /// <summary>A broker address is <c>host:port</c> with exactly one colon and a port from 1 to 65535.</summary>
     public static bool IsValidBroker(string? broker)
     {
         if (string.IsNullOrWhiteSpace(broker) || broker.Contains(' ', StringComparison.Ordinal))
@@ -39,6 +39,7 @@ internal static class NrpCoreOverrides
         }
 
         var parts = broker.Split(':');
-        return parts.Length == 2 && parts[0].Length > 0 && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out _);
+        return parts.Length == 2 && parts[0].Length > 0
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535;
     }
 }

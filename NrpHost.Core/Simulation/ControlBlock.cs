@@ -22,8 +22,6 @@ internal sealed unsafe class ControlBlock : IDisposable
     /// <summary>The address handed to Python.</summary>
     public nint Address => (nint)_slots;
 
-    public bool IsPaused => (Volatile.Read(ref _slots[0]) & FlagPaused) != 0;
-
     public bool IsStopRequested => (Volatile.Read(ref _slots[0]) & FlagStop) != 0;
 
     public void SetPaused(bool paused)

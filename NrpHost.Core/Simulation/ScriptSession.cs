@@ -1,4 +1,3 @@
-using System.Globalization;
 using Python.Runtime;
 
 namespace NrpHost.Simulation;
@@ -178,6 +177,4 @@ internal sealed class ScriptSession : IDisposable
             Int("offset"),
             Text("line_text"));
     }
-
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"ScriptSession({_simulationId}, {_mainScript})");
 }

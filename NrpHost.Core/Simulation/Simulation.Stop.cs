@@ -36,7 +36,7 @@ internal sealed partial class Simulation
         var ended = await WaitForThreadAsync().ConfigureAwait(false);
         if (_initialization is { } initialization)
         {
-            await initialization.WaitAsync(TimeSpan.FromMilliseconds(_services.Options.AbandonAfterMilliseconds)).ConfigureAwait(false);
+            await Completes(initialization, TimeSpan.FromMilliseconds(_services.Options.AbandonAfterMilliseconds)).ConfigureAwait(false);
         }
 
         if (ended)

@@ -270,7 +270,7 @@ internal sealed partial class Simulation
         _gate.Set();
         if (_thread is not null)
         {
-            await _threadEnded.Task.WaitAsync(TimeSpan.FromMilliseconds(_services.Options.AbandonAfterMilliseconds)).ConfigureAwait(false);
+            await Completes(_threadEnded.Task, TimeSpan.FromMilliseconds(_services.Options.AbandonAfterMilliseconds)).ConfigureAwait(false);
         }
 
         DisposeSession();

@@ -23,7 +23,8 @@ internal sealed class SimulationShutdownService(SimulationManager manager, IOpti
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => manager.StopAllAsync();
+    // Without a host lifetime (a bare service provider), disposing the manager stops the simulations.
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private void StopAll()
     {

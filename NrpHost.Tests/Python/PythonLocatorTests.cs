@@ -55,38 +55,10 @@ public sealed class PythonLocatorTests
         Assert.NotNull(found.Executable);
     }
 
-    public static TheoryData<string> PyenvLibraries()
-    {
-        var data = new TheoryData<string>();
-        var root = Path.Combine(Environment.GetEnvironmentVariable("HOME") ?? "/root", ".pyenv", "versions");
-        foreach (var minor in new[] { 10, 11, 12, 13 })
-        {
-            var candidates = Directory.Exists(root)
-                ? Directory.EnumerateDirectories(root, $"3.{minor}.*").Select(d => Path.Combine(d, "lib", $"libpython3.{minor}.so.1.0")).Where(File.Exists)
-                : [];
-            foreach (var library in candidates.Take(1))
-            {
-                data.Add(library);
-            }
-        }
-
-        if (data.Count == 0)
-        {
-            data.Add(string.Empty);
-        }
-
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(PyenvLibraries))]
+    [MemberData(nameof(PythonVersionsTests.Libraries), MemberType = typeof(PythonVersionsTests))]
     public void Locate_WithExplicitLibrary_FindsItsInterpreterAndHome(string library)
     {
-        if (library.Length == 0)
-        {
-            return; // no pyenv builds on this machine
-        }
-
         var found = PythonLocator.Locate(new PythonOptions { Library = library, Executable = "/nonexistent/python" }, NoEnvironment);
 
         Assert.Equal(library, found.Library);

@@ -1,8 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using NrpHost.DependencyInjection;
 using NrpHost.Simulation;
 
 namespace NrpHost.Benchmarks.Storage;
@@ -24,17 +21,7 @@ public class CreateAgainstHungProxyBenchmark
     {
         _proxy = new HungProxy();
         _work = Path.Combine(Path.GetTempPath(), "nrphost-bench-" + Guid.NewGuid().ToString("N")[..8]);
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["NrpHost:Storage:ProxyUrl"] = _proxy.Url,
-            ["NrpHost:Storage:TimeoutSeconds"] = "2",
-            ["NrpHost:Storage:AttemptTimeoutSeconds"] = "1",
-            ["NrpHost:Simulation:WorkDirectory"] = _work,
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Critical));
-        services.AddNrpHost(configuration);
-        _provider = services.BuildServiceProvider();
+        _provider = _proxy.BuildServices(_work, 2);
         _manager = _provider.GetRequiredService<ISimulationManager>();
     }
 

@@ -1,5 +1,10 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using NrpHost.DependencyInjection;
 
 namespace NrpHost.Benchmarks.Storage;
 
@@ -18,6 +23,22 @@ internal sealed class HungProxy : IDisposable
     }
 
     public string Url { get; }
+
+    /// <summary>NrpHost.Core services whose storage is this proxy, with the given total timeout per call.</summary>
+    public ServiceProvider BuildServices(string workDirectory, double timeoutSeconds)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["NrpHost:Storage:ProxyUrl"] = Url,
+            ["NrpHost:Storage:TimeoutSeconds"] = timeoutSeconds.ToString(CultureInfo.InvariantCulture),
+            ["NrpHost:Storage:AttemptTimeoutSeconds"] = "1",
+            ["NrpHost:Simulation:WorkDirectory"] = workDirectory,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Critical));
+        services.AddNrpHost(configuration);
+        return services.BuildServiceProvider();
+    }
 
     private async Task AcceptAsync()
     {

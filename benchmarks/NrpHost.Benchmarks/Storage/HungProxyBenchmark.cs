@@ -1,9 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using NrpHost.DependencyInjection;
 using NrpHost.Simulation;
 
 namespace NrpHost.Benchmarks.Storage;
@@ -36,17 +33,7 @@ public class HungProxyBenchmark
     {
         _proxy = new HungProxy();
         _work = Path.Combine(Path.GetTempPath(), "nrphost-bench-" + Guid.NewGuid().ToString("N")[..8]);
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["NrpHost:Storage:ProxyUrl"] = _proxy.Url,
-            ["NrpHost:Storage:TimeoutSeconds"] = TimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["NrpHost:Storage:AttemptTimeoutSeconds"] = "1",
-            ["NrpHost:Simulation:WorkDirectory"] = _work,
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Critical));
-        services.AddNrpHost(configuration);
-        _provider = services.BuildServiceProvider();
+        _provider = _proxy.BuildServices(_work, TimeoutSeconds);
         _manager = _provider.GetRequiredService<ISimulationManager>();
         _stopCreating = new CancellationTokenSource();
         if (CreateInFlight)
