@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using NrpHost.Api.Contracts;
 using NrpHost.Api.Endpoints;
-using NrpHost.Api.Health;
 using NrpHost.Api.Http;
 using NrpHost.Api.Identity;
 using NrpHost.Api.Messaging;
@@ -45,7 +44,6 @@ public static class NrpHostApi
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, NrpJsonContext.Default));
         builder.Services.AddCors();
         builder.Services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>, CorsSetup>();
-        builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage").AddCheck<SimulationHealthCheck>("simulations");
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "NrpHost: NRP backend REST API";

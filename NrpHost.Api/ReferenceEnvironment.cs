@@ -23,8 +23,8 @@ internal static class ReferenceEnvironment
     {
         var mapped = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
 
-        // A malformed broker address (not exactly host:port) is ignored, as the reference falls back to its default.
-        if (configuration[BrokerVariable] is { Length: > 0 } broker && NrpCore.NrpCoreOverrides.IsValidBroker(broker))
+        // A malformed broker address is ignored, as the reference falls back to its default.
+        if (configuration[BrokerVariable] is { Length: > 0 } broker && NrpHost.Messaging.MqttOptions.IsValidBrokerAddress(broker))
         {
             AddIfUnset(configuration, mapped, "NrpHost:Mqtt:Broker", broker);
         }

@@ -37,7 +37,8 @@ public sealed class ReferenceEnvironmentTests(PythonFixture python)
     [InlineData("")]
     [InlineData("host:host:90")]
     [InlineData("host:host")]
-    [InlineData("host")]
+    [InlineData("host:0")]
+    [InlineData("host:65536")]
     public void Map_MalformedBroker_IsIgnored(string broker)
     {
         Assert.False(ReferenceEnvironment.Map(Configuration(new() { ["NRP_MQTT_BROKER_ADDRESS"] = broker })).ContainsKey("NrpHost:Mqtt:Broker"));
