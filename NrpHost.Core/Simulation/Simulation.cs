@@ -526,11 +526,13 @@ internal sealed class Simulation
         {
             // The worker was abandoned earlier; there was nothing to shut down.
         }
-#pragma warning disable CA1031 // A failing shutdown is logged; the simulation still ends and is cleaned up.
+#pragma warning disable CA1031 // The host failed to shut the client down (not the client's own error): the simulation fails, cleaned up.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
             SimulationLog.ClientShutdownFailed(_logger, Id, ex.Message);
+            RestoreHostDirectory();
+            return $"Shutting the nrp-core client down failed unexpectedly ({ex.GetType().Name}: {ex.Message})";
         }
 
         return null;

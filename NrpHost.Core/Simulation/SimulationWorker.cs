@@ -271,7 +271,11 @@ internal sealed class SimulationWorker : IPauseGate
             _phase = phase;
             try
             {
-                _faultHook?.Invoke();
+                if (phase != WorkerPhase.ShuttingDown)
+                {
+                    _faultHook?.Invoke();
+                }
+
                 completion.TrySetResult(work());
             }
 #pragma warning disable CA1031 // Every failure of a command is its caller's to handle; none may end the thread unreported.
@@ -370,6 +374,8 @@ internal sealed class SimulationWorker : IPauseGate
 
         try
         {
+            // Inside the try: whatever fails, the session is still closed (and the current directory given back).
+            _faultHook?.Invoke();
             return session.ShutdownClient();
         }
         finally

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using NrpHost.Storage;
+using NrpHost.Simulation;
 using NrpHost.Tests.Infrastructure;
 
 namespace NrpHost.Tests.Api;
@@ -198,7 +199,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
         host.Experiment().WithConfig(timeout: 0.05).Build();
         await host.CreateAsync();
         Assert.Equal(200, (await host.PutStateAsync(0, "started")).Code);
-        await WaitForStateAsync(host, 0, "completed");
+        Assert.Equal(SimulationState.Completed, (await host.Manager.WaitForStateAsync(0, SimulationState.Completed, TimeSpan.FromSeconds(15)))!.State);
 
         var stopped = await host.PutStateAsync(0, "stopped");
 
@@ -339,16 +340,6 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
         {
             Assert.True(DateTime.UtcNow < deadline, "the simulation did not step");
             await Task.Delay(5);
-        }
-    }
-
-    private static async Task WaitForStateAsync(ApiHost host, int id, string state)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while ((await host.GetAsync($"/simulation/{id}/state")).Json.GetProperty("state").GetString() != state)
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the simulation did not reach {state}");
-            await Task.Delay(10);
         }
     }
 

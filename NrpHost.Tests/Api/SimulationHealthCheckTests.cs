@@ -14,7 +14,10 @@ public sealed class SimulationHealthCheckTests(PythonFixture python)
         await host.CreateAsync();
         Assert.Equal("healthy", (await ChecksAsync(host)).GetProperty("simulations").GetProperty("status").GetString());
         await host.PutStateAsync(0, "started");
-        await Task.Delay(100); // let it enter the blocking call
+        while (host.Manager.Find(0)!.Clock.Iterations < 1)
+        {
+            await Task.Yield(); // the script is about to enter its blocking call
+        }
 
         var stop = await host.PutStateAsync(0, "stopped");
 

@@ -13,6 +13,7 @@ public sealed class CoreHost : IAsyncDisposable
     private readonly TempDirectory _temp = new("core");
     private readonly ServiceProvider _provider;
     private readonly List<IHostedService> _started = [];
+    private readonly int _logMark;
 
     public CoreHost(
         PythonFixture python,
@@ -21,6 +22,7 @@ public sealed class CoreHost : IAsyncDisposable
         Action<INrpHostBuilder>? services = null)
     {
         Python = python;
+        _logMark = python.Logs.Mark;
         Directory.CreateDirectory(StorageRoot);
         var settings = new Dictionary<string, string?>
         {
@@ -77,22 +79,17 @@ public sealed class CoreHost : IAsyncDisposable
         return result.Simulation;
     }
 
+    /// <summary>Waits (on the manager's events) until the simulation is in <paramref name="state"/>; fails when it ends elsewhere.</summary>
     public async Task<SimulationSnapshot> WaitForStateAsync(int id, SimulationState state, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
-        while (DateTime.UtcNow < deadline)
-        {
-            var snapshot = Manager.Find(id)!;
-            if (snapshot.State == state)
-            {
-                return snapshot;
-            }
-
-            await Task.Delay(5);
-        }
-
-        throw new TimeoutException($"simulation {id} is {Manager.Find(id)?.State}, expected {state}");
+        var snapshot = await Manager.WaitForStateAsync(id, state, timeout ?? TimeSpan.FromSeconds(15));
+        Assert.True(snapshot?.State == state, $"simulation {id} is {snapshot?.State}, expected {state}");
+        return snapshot!;
     }
+
+    /// <summary>Log entries of this host's simulation <paramref name="id"/> (its own lines and its Python output), since the host was made.</summary>
+    public Task<CapturingLoggerProvider.LogEntry> WaitForLogAsync(int id, Func<CapturingLoggerProvider.LogEntry, bool> predicate, TimeSpan? timeout = null) =>
+        Python.Logs.WaitForAsync(e => e.Concerns(id) && predicate(e), timeout, _logMark);
 
     public async Task<SimulationSnapshot> WaitForAsync(int id, Func<SimulationSnapshot, bool> condition, TimeSpan? timeout = null)
     {

@@ -214,11 +214,12 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     {
         await using var host = new CoreHost(python);
         var errors = new ConcurrentQueue<SimulationError>();
-        host.Experiment().WithConfig(timeout: 1000).WithScript(script).Build();
+        host.Experiment().WithConfig(timeout: 1000).WithScript("open('running.marker', 'w').close()\n" + script).Build();
         var sim = await host.CreatePausedAsync();
+        var marker = Path.Combine(((SimulationManager)host.Manager).DirectoryOf(sim.Id)!, "running.marker");
         host.Manager.RuntimeError += (_, e) => errors.Enqueue(e.Error);
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
-        await Task.Delay(50);
+        await host.WaitForAsync(sim.Id, _ => File.Exists(marker));
 
         var stop = await host.Manager.RequestStateAsync(sim.Id, SimulationState.Stopped);
 
@@ -320,7 +321,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
 
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
 
-        var entry = await python.Logs.WaitForAsync(e => e.Message == $"script says {marker}");
+        var entry = await host.WaitForLogAsync(sim.Id, e => e.Message == $"script says {marker}");
         Assert.Equal($"NrpHost.Simulation.{sim.Id}", entry.Category);
     }
 
@@ -393,7 +394,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
         Assert.Equal(StateChangeStatus.Failed, stop.Status);
         Assert.Equal(SimulationState.Failed, host.Manager.Find(blocked.Id)!.State);
         Assert.Equal(hostDirectory, Directory.GetCurrentDirectory()); // not the abandoned script's folder
-        await python.Logs.WaitForAsync(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Critical && e.Message.Contains("abandoned", StringComparison.Ordinal));
+        await host.WaitForLogAsync(blocked.Id, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Critical && e.Message.Contains("abandoned", StringComparison.Ordinal));
         var next = await host.CreatePausedAsync();
         await host.Manager.RequestStateAsync(next.Id, SimulationState.Started);
         await host.WaitForStateAsync(next.Id, SimulationState.Completed);

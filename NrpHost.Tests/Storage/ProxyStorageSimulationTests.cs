@@ -32,6 +32,7 @@ public sealed class ProxyStorageSimulationTests(PythonFixture python) : IAsyncLi
     {
         _proxy.Experiment().WithFile("assets/model.sdf", "<sdf/>").Build();
         await using var host = Host();
+        var mark = python.Logs.Mark;
 
         var created = await host.Manager.CreateAsync(Request());
 
@@ -55,6 +56,7 @@ public sealed class ProxyStorageSimulationTests(PythonFixture python) : IAsyncLi
         }
 
         Assert.False(Directory.Exists(Path.Combine(host.WorkDirectory, "unsent-logs")));
+        Assert.DoesNotContain(python.Logs.Since(mark), e => e.Message.Contains(FakeStorageProxy.Token, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -72,8 +74,8 @@ public sealed class ProxyStorageSimulationTests(PythonFixture python) : IAsyncLi
         Assert.Equal(SimulationState.Stopped, host.Manager.Find(created.Simulation.Id)!.State);
         Assert.Single(_proxy.RequestsTo("POST", "/storage/exp/"));
         Assert.Single(Directory.GetFiles(Path.Combine(host.Scratch, "kept"), "*_simulation_0.log.zip"));
-        await python.Logs.WaitForAsync(e => e.Message.Contains("could not be uploaded", StringComparison.Ordinal) &&
-                                            e.Message.Contains("503", StringComparison.Ordinal));
+        await host.WaitForLogAsync(created.Simulation.Id, e => e.Message.Contains("could not be uploaded", StringComparison.Ordinal) &&
+                                                               e.Message.Contains("503", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -82,8 +82,9 @@ class Nrp:
                 pause_point()
             if count + num_iterations > max_steps:
                 raise NRPSimulationTimeout("The number of iteration requested will exceed the timeout")
-            # A failing call is not counted, as in the NRP backend.
-            result = run(num_iterations, json_data)
+            # A failing call is not counted, as in the NRP backend. json_data is passed by name, and only when given:
+            # nrp-core 1.4's second positional parameter is run_async, which would turn the call into a thread.
+            result = run(num_iterations) if json_data is None else run(num_iterations, json_data=json_data)
             count += num_iterations
             ctl[1] = count
             return result
@@ -310,7 +311,6 @@ class Session:
         except NRPStopExecution:
             # A stop signal that landed between the lines above still means "stopped".
             stopped = True
-        scope.clear()
         _output.flush_all()
         return stopped or bool(ctl[CTL_FLAGS] & FLAG_STOP), report
 
@@ -368,8 +368,8 @@ class Session:
         self.client = None
         try:
             self.ctl.release()
-        except (BufferError, ValueError):
-            pass
+        except (BufferError, ValueError) as err:
+            sys.stderr.write("nrphost: the control block view could not be released: %s\n" % err)
 
     # -- reports -----------------------------------------------------------------------------------
 
