@@ -46,6 +46,8 @@ public static class NrpHostApi
         builder.Services.AddCors();
         builder.Services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>, CorsSetup>();
         builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage").AddCheck<SimulationHealthCheck>("simulations");
+        builder.Services.AddHealthChecks().AddCheck<SecurityHealthCheck>("security");
+        builder.Services.TryAddSingleton<HealthChangeLog>();
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "NrpHost: NRP backend REST API";
@@ -54,11 +56,14 @@ public static class NrpHostApi
         }));
 
         var app = builder.Build();
+        SecurityHealthCheck.WarnAtStartup(app);
 
-        // Middleware: NRP error bodies around everything, then CORS (preflights end there with 204).
+        // Middleware: NRP error bodies around everything, then CORS (preflights end there with 204), then the origin
+        // rules CORS cannot enforce (cross-site writes, WebSocket upgrades), then MQTT over WebSocket.
         app.UseMiddleware<NrpErrorMiddleware>();
         app.UseCors();
         app.Use(AnswerOptions);
+        app.UseMiddleware<OriginPolicy>();
         app.UseMqttWebSockets();
 
         // Endpoints.

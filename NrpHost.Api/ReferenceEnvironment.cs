@@ -1,4 +1,5 @@
 using System.Globalization;
+using NrpHost.Messaging;
 
 namespace NrpHost.Api;
 
@@ -23,8 +24,8 @@ internal static class ReferenceEnvironment
     {
         var mapped = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
 
-        // A malformed broker address (not exactly host:port) is ignored, as the reference falls back to its default.
-        if (configuration[BrokerVariable] is { Length: > 0 } broker && NrpCore.NrpCoreOverrides.IsValidBroker(broker))
+        // A broker address that does not parse is ignored, as the reference falls back to its default.
+        if (configuration[BrokerVariable] is { Length: > 0 } broker && MqttBrokerAddress.TryParse(broker, out _))
         {
             AddIfUnset(configuration, mapped, "NrpHost:Mqtt:Broker", broker);
         }

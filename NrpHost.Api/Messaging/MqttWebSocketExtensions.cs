@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using MQTTnet.AspNetCore;
 using MQTTnet.Server;
+using NrpHost.Api.Contracts;
 using NrpHost.DependencyInjection;
 using NrpHost.Messaging;
 
@@ -9,7 +10,8 @@ namespace NrpHost.Api.Messaging;
 /// <summary>
 /// MQTT over WebSocket on the API's own port, for browsers (the NRP Frontend), served by the embedded broker.
 /// Accepted at <c>/mqtt</c> and at <c>/</c> (the frontend's MQTT client connects to <c>ws://host:port</c> with no
-/// path). Only WebSocket upgrade requests are taken; every other request passes through.
+/// path). Only WebSocket upgrade requests are taken; every other request passes through. While the embedded broker is
+/// not running (another process holds its port) upgrades are answered 503 with the reason.
 /// </summary>
 internal static class MqttWebSocketExtensions
 {
@@ -34,12 +36,25 @@ internal static class MqttWebSocketExtensions
         }
 
         var adapter = app.Services.GetRequiredService<MqttWebSocketServerAdapter>();
+        var broker = app.Services.GetRequiredService<EmbeddedMqttBroker>();
         app.UseWebSockets();
         app.Use(async (context, next) =>
         {
             if (!context.WebSockets.IsWebSocketRequest || context.Request.Path.Value is not (Path or "/" or ""))
             {
                 await next(context);
+                return;
+            }
+
+            if (broker.NotRunningReason is { } reason)
+            {
+                // Accepting would hand the browser a connection nobody serves; say why instead.
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                await context.Response.WriteAsJsonAsync(
+                    new ErrorResponse($"MQTT over WebSocket is not available: the embedded broker is not running ({reason})", ErrorResponse.ServerErrorType, reason),
+                    NrpJsonContext.Default.ErrorResponse,
+                    "application/json; charset=utf-8",
+                    context.RequestAborted);
                 return;
             }
 
