@@ -184,6 +184,10 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
         Assert.True(a.Publisher.IsConnected);
         Assert.True(b.Publisher.IsConnected);
         Assert.DoesNotContain(python.Logs.Entries, e => e.Message.Contains("lost its connection to " + a.Publisher.Broker, StringComparison.Ordinal));
+
+        // With no prefix they share one topic space, and each host says so at start-up.
+        Assert.Contains(python.Logs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning
+            && e.Message.Contains($"{mosquitto.Address} is shared and NrpHost:Mqtt:Prefix is empty", StringComparison.Ordinal));
     }
 
     [Theory]
