@@ -45,10 +45,9 @@ internal sealed class EmbeddedBrokerPolicy(MqttPublisherIdentity publisher, stri
                 return Task.CompletedTask;
             }
 
+            // MQTT 3.1.1 with a clean session got one from ClientIdAssigningAdapter already; MQTT 3.1 requires one.
             e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
-            MessagingLog.ConnectionRefused(logger, endpoint, "(none)", e.ProtocolVersion == MqttProtocolVersion.V311
-                ? "a client without an id must ask for a clean session"
-                : "MQTT 3.1 requires a client id");
+            MessagingLog.ConnectionRefused(logger, endpoint, "(none)", "a client without an id must use MQTT 5, or MQTT 3.1.1 with a clean session");
             return Task.CompletedTask;
         }
 

@@ -16,16 +16,16 @@ namespace NrpHost.Messaging;
 /// </summary>
 /// <remarks>
 /// State messages are retained, so a subscriber that joins late gets the current state at once. Each carries an
-/// MQTT 5 message expiry of 10 s (renewed every second while the simulation is not
-/// final), so a broker that honours it (Mosquitto) forgets a finished or crashed host's state by itself without an
-/// empty message reaching any subscriber. On the embedded broker the final state is followed by an empty retained
-/// message, which the broker turns into a silent clear (<see cref="EmbeddedBrokerPolicy"/>).
-/// </remarks>
-/// <remarks>
+/// MQTT 5 message expiry of 10 s, renewed every second while the simulation is not final, so a broker that honours
+/// it (Mosquitto) forgets a finished or crashed host's state by itself without an empty message reaching any
+/// subscriber. On the embedded broker the final state is followed by an empty retained message, which the broker
+/// turns into a silent clear (<see cref="EmbeddedBrokerPolicy"/>).
+/// <para>
 /// Event handlers only enqueue into a bounded channel; one background loop publishes, another keeps the
 /// connection (exponential back-off up to <see cref="MaxRetryDelay"/>). While the broker is away messages are
 /// dropped (status is periodic), so a simulation never waits for the broker. Publish errors are counted
 /// (<c>nrphost.mqtt.publish.errors</c>) and logged, never thrown into the simulation.
+/// </para>
 /// </remarks>
 internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IAsyncDisposable
 {

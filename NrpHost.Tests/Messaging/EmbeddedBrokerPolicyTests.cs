@@ -139,6 +139,32 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
     }
 
     [Fact]
+    public async Task WillOnStatus_FromAClientThatDropsItsConnection_IsNotDelivered()
+    {
+        await using var rig = await MqttStatusRig.StartAsync(python, BrokerKind.Embedded, Prefix);
+        var id = "will_" + Guid.NewGuid().ToString("N")[..16];
+        var topic = rig.Topic(0, "status");
+        using (var tcp = new System.Net.Sockets.TcpClient())
+        {
+            await tcp.ConnectAsync(System.Net.IPAddress.Loopback, rig.Port);
+            var stream = tcp.GetStream();
+            await stream.WriteAsync(ConnectWithRetainedWill(id, topic, """{"state":"failed"}"""));
+            var connack = new byte[4];
+            await stream.ReadExactlyAsync(connack).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(new byte[] { 0x20, 0x02, 0x00, 0x00 }, connack);
+        } // closed without DISCONNECT: the broker publishes the will, if it may
+
+        await python.Logs.WaitForAsync(e => e.Message.Contains($"refused a publish by {id} on {topic}", StringComparison.Ordinal));
+        await using var late = await MqttRecorder.ConnectTcpAsync(rig.Port, topic, rig.Topic(0, "data"));
+        await using var marker = await ConnectAsync(rig.Port, MqttProtocolVersion.V311);
+        await marker.Client.PublishAsync(Retained(rig.Topic(0, "data"), "[]"));
+        await late.WaitForAsync(rig.Topic(0, "data"), _ => true);
+
+        Assert.DoesNotContain(rig.Recorder.Messages, m => m.Topic == topic);
+        Assert.DoesNotContain(late.Messages, m => m.Topic == topic);
+    }
+
+    [Fact]
     public async Task PublisherClientId_PresentedByAnotherClient_IsRefused_AndThePublisherStaysConnected()
     {
         await using var rig = await MqttStatusRig.StartAsync(python, BrokerKind.Embedded, Prefix);
@@ -235,6 +261,15 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
         {
             return false;
         }
+    }
+
+    /// <summary>MQTT 3.1.1 CONNECT with a clean session and a retained QoS 0 will.</summary>
+    private static byte[] ConnectWithRetainedWill(string clientId, string willTopic, string willMessage)
+    {
+        static byte[] Field(string text) => [.. new[] { (byte)(Encoding.UTF8.GetByteCount(text) >> 8), (byte)Encoding.UTF8.GetByteCount(text) }, .. Encoding.UTF8.GetBytes(text)];
+        byte[] body = [0x00, 0x04, (byte)'M', (byte)'Q', (byte)'T', (byte)'T', 0x04, 0x26, 0x00, 0x3C, .. Field(clientId), .. Field(willTopic), .. Field(willMessage)];
+        Assert.True(body.Length < 128);
+        return [0x10, (byte)body.Length, .. body];
     }
 
     /// <summary>The CONNACK's result code (MQTTnet reports a refusal either as a result or as an exception naming it).</summary>
