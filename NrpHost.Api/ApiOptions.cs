@@ -27,13 +27,6 @@ public sealed class ApiOptions
     /// </summary>
     public bool AllowAnonymousRemote { get; set; }
 
-    /// <summary>
-    /// How long a token's user id and a view check are remembered, in seconds (0: ask every time). Default 60, so
-    /// a revoked token or share stops working within a minute.
-    /// </summary>
-    [Range(0, 3600)]
-    public int IdentityCacheSeconds { get; set; } = 60;
-
     /// <summary>The largest accepted request body, in bytes (413 above). Default 64 KiB.</summary>
     [Range(1024, 16 * 1024 * 1024)]
     public int MaxRequestBodyBytes { get; set; } = 64 * 1024;

@@ -45,7 +45,6 @@ public static class NrpHostApi
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, NrpJsonContext.Default));
         builder.Services.AddCors();
         builder.Services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>, CorsSetup>();
-        builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage").AddCheck<SimulationHealthCheck>("simulations");
         builder.Services.AddHealthChecks().AddCheck<SecurityHealthCheck>("security");
         builder.Services.TryAddSingleton<HealthChangeLog>();
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>

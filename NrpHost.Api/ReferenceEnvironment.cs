@@ -25,7 +25,7 @@ internal static class ReferenceEnvironment
         var mapped = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
 
         // A broker address that does not parse is ignored, as the reference falls back to its default.
-        if (configuration[BrokerVariable] is { Length: > 0 } broker && MqttBrokerAddress.TryParse(broker, out _))
+        if (configuration[BrokerVariable] is { Length: > 0 } broker && MqttOptions.IsValidBrokerAddress(broker))
         {
             AddIfUnset(configuration, mapped, "NrpHost:Mqtt:Broker", broker);
         }

@@ -43,7 +43,7 @@ internal static class HealthEndpoints
             e => new ComponentHealth(Name(e.Value.Status), e.Value.Description ?? e.Value.Exception?.Message),
             StringComparer.Ordinal);
 
-        var overall = status.State == PythonRuntimeState.Failed ? HealthStatus.Unhealthy : report.Status;
+        var overall = report.Status;
         var mqtt = services.GetService<IMessagingHealth>();
         var mqttHealth = mqtt is null ? null : new MqttHealth(mqtt.IsConnected, mqtt.Broker, mqtt.IsEmbeddedBroker, mqtt.EmbeddedBrokerRunning, mqtt.Problem);
         var body = new HealthResponse(Name(overall), pythonHealth, parts, mqttHealth);

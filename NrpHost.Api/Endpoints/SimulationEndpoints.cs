@@ -104,6 +104,9 @@ internal static class SimulationEndpoints
             case CreateSimulationStatus.Conflict:
                 ApiLog.CreateRefused(logger, create.ExperimentId, result.Status, result.Message);
                 return TypedResults.Conflict(ErrorResponse.AnotherSimulationRunning(result.Message));
+            case CreateSimulationStatus.Stopped:
+                ApiLog.CreateRefused(logger, create.ExperimentId, result.Status, result.Message);
+                return TypedResults.Conflict(ErrorResponse.Client(result.Message ?? "The simulation was stopped while it was being created."));
             case CreateSimulationStatus.Invalid:
                 ApiLog.CreateRefused(logger, create.ExperimentId, result.Status, result.Message);
                 return TypedResults.BadRequest(ErrorResponse.Client(result.Message ?? "The request is invalid."));

@@ -33,8 +33,8 @@ internal enum AccessDecision
 /// backend); a header of one word carries no token.</item>
 /// <item><c>X-User-Name</c> names the caller only with <see cref="ApiOptions.TrustUserNameHeader"/>.</item>
 /// <item>With a configured <see cref="IUserDirectory"/> (the NRP Storage Proxy) the user id is the directory's answer
-/// for the token, remembered for <see cref="ApiOptions.IdentityCacheSeconds"/>; no token or an unknown token leaves
-/// the caller unidentified.</item>
+/// for the token (the directory remembers its answers for a short while); no token or an unknown token leaves the
+/// caller unidentified.</item>
 /// <item>Without one (local storage) nobody can be verified, so every caller is <c>default-owner</c>, as in the NRP
 /// backend with no storage identity.</item>
 /// <item>Viewing a simulation needs, with a configured directory, a token that may see its experiment; otherwise it is
@@ -49,17 +49,12 @@ internal sealed class CallerResolver
     private readonly IUserDirectory _directory;
     private readonly ApiOptions _options;
     private readonly ILogger _logger;
-    private readonly ExpiringCache<string, string?> _users;
-    private readonly ExpiringCache<(string Token, string ExperimentId, string? ContextId), bool> _views;
 
-    public CallerResolver(IUserDirectory directory, IOptions<ApiOptions> options, TimeProvider time, ILogger<CallerResolver> logger)
+    public CallerResolver(IUserDirectory directory, IOptions<ApiOptions> options, ILogger<CallerResolver> logger)
     {
         _directory = directory;
         _options = options.Value;
         _logger = logger;
-        var lifetime = TimeSpan.FromSeconds(_options.IdentityCacheSeconds);
-        _users = new ExpiringCache<string, string?>(time, lifetime);
-        _views = new ExpiringCache<(string, string, string?), bool>(time, lifetime);
     }
 
     /// <summary>Whether identities are verified (a user directory is configured).</summary>
@@ -122,19 +117,16 @@ internal sealed class CallerResolver
             return AccessDecision.Unauthenticated;
         }
 
-        var key = (token, simulation.ExperimentId, simulation.ContextId);
-        if (!_views.TryGet(key, out var allowed))
+        bool allowed;
+        try
         {
-            try
-            {
-                allowed = await _directory.CanViewAsync(token, simulation.ExperimentId, simulation.ContextId, cancellationToken).ConfigureAwait(false);
-                _views.Set(key, allowed);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                ApiLog.ViewCheckFailed(_logger, simulation.ExperimentId, ex);
-                allowed = false;
-            }
+            // The directory remembers its answers (refusals only briefly), so a blip does not lock anyone out for long.
+            allowed = await _directory.CanViewAsync(token, simulation.ExperimentId, simulation.ContextId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            ApiLog.ViewCheckFailed(_logger, simulation.ExperimentId, ex);
+            allowed = false;
         }
 
         return allowed ? AccessDecision.Allowed : AccessDecision.Forbidden;
@@ -148,17 +140,10 @@ internal sealed class CallerResolver
 
     private async Task<string?> FindUserAsync(string token, CancellationToken cancellationToken)
     {
-        if (_users.TryGet(token, out var cached))
-        {
-            return cached;
-        }
-
         try
         {
             var user = await _directory.FindUserIdAsync(token, cancellationToken).ConfigureAwait(false);
-            var id = string.IsNullOrEmpty(user) ? null : user;
-            _users.Set(token, id);
-            return id;
+            return string.IsNullOrEmpty(user) ? null : user;
         }
         catch (ExperimentStorageException ex) when (ex.Error == ExperimentStorageError.Unavailable)
         {

@@ -30,13 +30,12 @@ internal static class MqttWebSocketExtensions
     /// <summary>Accepts MQTT WebSocket connections when the embedded broker is used (not with an external broker).</summary>
     public static WebApplication UseMqttWebSockets(this WebApplication app)
     {
-        if (app.Services.GetService<IMessagingHealth>() is not { IsEmbeddedBroker: true })
+        if (app.Services.GetService<IMessagingHealth>() is not { IsEmbeddedBroker: true } messaging)
         {
             return app;
         }
 
         var adapter = app.Services.GetRequiredService<MqttWebSocketServerAdapter>();
-        var broker = app.Services.GetRequiredService<EmbeddedMqttBroker>();
         app.UseWebSockets();
         app.Use(async (context, next) =>
         {
@@ -46,12 +45,13 @@ internal static class MqttWebSocketExtensions
                 return;
             }
 
-            if (broker.NotRunningReason is { } reason)
+            if (messaging.EmbeddedBrokerRunning == false)
             {
+                var reason = messaging.Problem ?? "the embedded broker is not running";
                 // Accepting would hand the browser a connection nobody serves; say why instead.
                 context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
                 await context.Response.WriteAsJsonAsync(
-                    new ErrorResponse($"MQTT over WebSocket is not available: the embedded broker is not running ({reason})", ErrorResponse.ServerErrorType, reason),
+                    new ErrorResponse($"MQTT over WebSocket is not available: {reason}", ErrorResponse.ServerErrorType, reason),
                     NrpJsonContext.Default.ErrorResponse,
                     "application/json; charset=utf-8",
                     context.RequestAborted);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using NrpHost.Messaging;
 using NrpHost.NrpCore;
@@ -66,8 +67,26 @@ public static class NrpHostServiceCollectionExtensions
         services.TryAddSingleton<IUserDirectory, LocalUserDirectory>();
         services.TryAddSingleton<SimulationManager>();
         services.TryAddSingleton<ISimulationManager>(sp => sp.GetRequiredService<SimulationManager>());
+        AddHealthChecks(services);
         return builder;
     }
+
+    /// <summary>The parts' health checks (<c>python</c>, <c>simulations</c>, <c>storage</c>), once.</summary>
+    private static void AddHealthChecks(IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(HealthCheckMarker)))
+        {
+            return;
+        }
+
+        services.AddSingleton<HealthCheckMarker>();
+        services.AddHealthChecks()
+            .AddCheck<PythonHealthCheck>("python")
+            .Add(new HealthCheckRegistration("simulations", sp => new SimulationHealthCheck(sp.GetRequiredService<SimulationManager>()), null, null))
+            .AddCheck<StorageHealthCheck>("storage");
+    }
+
+    private sealed class HealthCheckMarker;
 
     private static void Bind<TOptions>(IServiceCollection services, IConfiguration? configuration, string section)
         where TOptions : class

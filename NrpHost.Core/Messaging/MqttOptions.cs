@@ -32,4 +32,7 @@ public sealed class MqttOptions
 
     /// <summary>Optional password for the external broker.</summary>
     public string? Password { get; set; }
+
+    /// <summary>Whether <paramref name="address"/> is a broker address NrpHost accepts: <c>host:port</c>, <c>[v6]:port</c> or a bare host (port 1883).</summary>
+    public static bool IsValidBrokerAddress(string? address) => MqttBrokerAddress.TryParse(address, out _);
 }

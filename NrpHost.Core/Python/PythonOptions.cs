@@ -39,4 +39,9 @@ public sealed class PythonOptions
     /// and shown by the health report; it never stops the host.
     /// </summary>
     public bool InitializeAtStartup { get; set; }
+
+    /// <summary>The folder of the shipped Python packages: <see cref="PackagesPath"/>, or <c>nrphost-python</c> next to the application.</summary>
+    internal string ResolvePackagesPath() => PackagesPath is { Length: > 0 } path
+        ? Path.GetFullPath(path)
+        : Path.Combine(AppContext.BaseDirectory, "nrphost-python");
 }

@@ -56,9 +56,7 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
     }
 
     /// <summary>The folder of the Python packages shipped with NrpHost.Core.</summary>
-    internal string PackagesPath => _options.PackagesPath is { Length: > 0 } path
-        ? Path.GetFullPath(path)
-        : Path.Combine(AppContext.BaseDirectory, "nrphost-python");
+    internal string PackagesPath => _options.ResolvePackagesPath();
 
     public void EnsureInitialized()
     {
@@ -89,23 +87,23 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
         {
             if (s_installation is { } running)
             {
-                return new PythonRuntimeStatus(PythonRuntimeState.Ready, s_version, running.Library, running.Executable, null);
+                return new PythonRuntimeStatus { State = PythonRuntimeState.Ready, Version = s_version, Library = running.Library, Executable = running.Executable };
             }
 
             if (s_initFailure is not null)
             {
-                return new PythonRuntimeStatus(PythonRuntimeState.Failed, null, null, null, s_initFailure.Message);
+                return new PythonRuntimeStatus { State = PythonRuntimeState.Failed, Error = s_initFailure.Message };
             }
         }
 
         try
         {
             var found = Locate();
-            return new PythonRuntimeStatus(PythonRuntimeState.NotInitialized, null, found.Library, found.Executable, null);
+            return new PythonRuntimeStatus { State = PythonRuntimeState.NotInitialized, Library = found.Library, Executable = found.Executable };
         }
         catch (PythonNotAvailableException ex)
         {
-            return new PythonRuntimeStatus(PythonRuntimeState.Failed, null, null, null, ex.Message);
+            return new PythonRuntimeStatus { State = PythonRuntimeState.Failed, Error = ex.Message };
         }
     }
 

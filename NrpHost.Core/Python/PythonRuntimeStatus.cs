@@ -1,17 +1,23 @@
 namespace NrpHost.Python;
 
 /// <summary>What is known about the embedded interpreter, for health reports.</summary>
-/// <param name="State">Whether CPython was initialised, failed, or has not been needed yet.</param>
-/// <param name="Version">The Python version (for example <c>3.11.7</c>) once known.</param>
-/// <param name="Library">The shared library that was (or would be) loaded.</param>
-/// <param name="Executable">The interpreter that <c>sys.executable</c> points at.</param>
-/// <param name="Error">Why Python is not usable, when it is not.</param>
-public sealed record PythonRuntimeStatus(
-    PythonRuntimeState State,
-    string? Version,
-    string? Library,
-    string? Executable,
-    string? Error);
+public sealed record PythonRuntimeStatus
+{
+    /// <summary>Whether CPython was initialised, failed, or has not been needed yet.</summary>
+    public required PythonRuntimeState State { get; init; }
+
+    /// <summary>The Python version (for example <c>3.11.7</c>) once known.</summary>
+    public string? Version { get; init; }
+
+    /// <summary>The shared library that was (or would be) loaded.</summary>
+    public string? Library { get; init; }
+
+    /// <summary>The interpreter that <c>sys.executable</c> points at.</summary>
+    public string? Executable { get; init; }
+
+    /// <summary>Why Python is not usable, when it is not.</summary>
+    public string? Error { get; init; }
+}
 
 /// <summary>The life of the embedded interpreter.</summary>
 public enum PythonRuntimeState

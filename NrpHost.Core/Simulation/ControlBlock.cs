@@ -7,6 +7,11 @@ namespace NrpHost.Simulation;
 /// and the step counters cross between .NET and Python without the GIL and without a call per step. The slot
 /// layout is <c>CTL_*</c> in <c>nrphost/runner.py</c>.
 /// </summary>
+/// <remarks>
+/// Python holds a view of this memory from the session's creation until the session is closed. The owner
+/// (<see cref="SimulationWorker"/>) frees it only after that, on the thread that closed the session; a block whose
+/// thread was abandoned is never freed.
+/// </remarks>
 internal sealed unsafe class ControlBlock : IDisposable
 {
     private const int Slots = 8;
@@ -44,8 +49,11 @@ internal sealed unsafe class ControlBlock : IDisposable
     /// <summary>The Python thread id of the simulation thread, 0 until it is known.</summary>
     public long PythonThreadId => Volatile.Read(ref _slots[4]);
 
-    /// <summary>Whether user code of the main script is executing.</summary>
-    public bool InScript => Volatile.Read(ref _slots[5]) != 0;
+    /// <summary>
+    /// Whether the simulation thread runs user code (the client's construction or <c>initialize</c>, the script, the
+    /// client's <c>shutdown</c>). Stable while the reader holds the GIL, because only that thread writes it.
+    /// </summary>
+    public bool InUserCode => Volatile.Read(ref _slots[5]) != 0;
 
     /// <summary>
     /// When the script last left the pause gate, as a <see cref="System.Diagnostics.Stopwatch"/> timestamp (Python's

@@ -14,18 +14,26 @@ public enum CreateSimulationStatus
 
     /// <summary>Staging or initialisation failed; the simulation exists and is failed.</summary>
     Failed,
+
+    /// <summary>A stop request ended the simulation while it was being created.</summary>
+    Stopped,
 }
 
 /// <summary>The outcome of <see cref="ISimulationManager.CreateAsync"/>.</summary>
-/// <param name="Status">How the request ended.</param>
-/// <param name="Simulation">The simulation, when one was created (also when it failed).</param>
-/// <param name="Message">Why it did not succeed, when it did not.</param>
-/// <param name="Fault">What kind of failure it was, when it failed.</param>
-public sealed record CreateSimulationResult(
-    CreateSimulationStatus Status,
-    SimulationSnapshot? Simulation,
-    string? Message = null,
-    SimulationFault Fault = SimulationFault.None);
+public sealed record CreateSimulationResult
+{
+    /// <summary>How the request ended.</summary>
+    public required CreateSimulationStatus Status { get; init; }
+
+    /// <summary>The simulation, when one was created (also when it failed).</summary>
+    public SimulationSnapshot? Simulation { get; init; }
+
+    /// <summary>Why it did not succeed, when it did not.</summary>
+    public string? Message { get; init; }
+
+    /// <summary>What kind of failure it was, when it failed.</summary>
+    public SimulationFault Fault { get; init; }
+}
 
 /// <summary>What kind of failure ended a simulation's creation, so a caller can choose an answer.</summary>
 public enum SimulationFault

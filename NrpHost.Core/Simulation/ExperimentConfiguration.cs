@@ -10,6 +10,19 @@ internal sealed record ExperimentConfiguration(double SimulationTimeout, double 
 {
     public const double DefaultTimestep = 0.01;
 
+    /// <summary>nrp-core's default <c>dataDirectory</c> of a data-transfer engine.</summary>
+    public const string DefaultDataDirectory = "data";
+
+    /// <summary>Engine names by the Python file that implements them (<c>PythonFileName</c>), relative to the experiment.</summary>
+    public IReadOnlyDictionary<string, string> EnginesByFile { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Folders (relative to the experiment) whose files go into the log archive: the data-transfer engines' data.</summary>
+    public IReadOnlyList<string> ArchiveFolders { get; init; } = [];
+
+    /// <summary>The name of the engine implemented by <paramref name="file"/> (relative to the experiment), or null.</summary>
+    public string? EngineOfFile(string file) =>
+        EnginesByFile.TryGetValue(NormalizeFile(file), out var engine) ? engine : null;
+
     /// <summary>floor(SimulationTimeout / SimulationTimestep): iterations allowed.</summary>
     public long MaxSteps => (long)Math.Floor((SimulationTimeout / SimulationTimestep) + 1e-9);
 
@@ -40,24 +53,48 @@ internal sealed record ExperimentConfiguration(double SimulationTimeout, double 
         }
 
         var index = -1;
+        var enginesByFile = new Dictionary<string, string>(StringComparer.Ordinal);
+        var folders = new List<string>();
         if (root.TryGetProperty("EngineConfigs", out var engines) && engines.ValueKind == JsonValueKind.Array)
         {
             var i = 0;
             foreach (var engine in engines.EnumerateArray())
             {
-                if (engine.ValueKind == JsonValueKind.Object && engine.TryGetProperty("EngineType", out var type) &&
-                    type.ValueKind == JsonValueKind.String && type.GetString() == "datatransfer_grpc_engine")
+                if (engine.ValueKind == JsonValueKind.Object)
                 {
-                    index = i;
-                    break;
+                    var type = Text(engine, "EngineType");
+                    if (type == "datatransfer_grpc_engine")
+                    {
+                        index = index < 0 ? i : index;
+                        folders.Add(Text(engine, "dataDirectory") ?? DefaultDataDirectory);
+                    }
+
+                    if (Text(engine, "EngineName") is { } name && Text(engine, "PythonFileName") is { } file)
+                    {
+                        enginesByFile.TryAdd(NormalizeFile(file), name);
+                    }
                 }
 
                 i++;
             }
         }
 
-        return new ExperimentConfiguration(timeout, timestep, index);
+        return new ExperimentConfiguration(timeout, timestep, index) { EnginesByFile = enginesByFile, ArchiveFolders = folders };
     }
+
+    private static string NormalizeFile(string file)
+    {
+        file = file.Replace('\\', '/');
+        while (file.StartsWith("./", StringComparison.Ordinal))
+        {
+            file = file[2..];
+        }
+
+        return file;
+    }
+
+    private static string? Text(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private static double Number(JsonElement root, string name, double fallback)
     {

@@ -4,8 +4,7 @@ namespace NrpHost.Simulation;
 
 /// <summary>
 /// The .NET side of <c>nrphost.runner.Session</c>: one simulation's compiled script, nrp-core client and log
-/// files. Every method takes the GIL itself. All but <see cref="Interrupt"/> are called on the simulation's own
-/// thread, or after that thread has ended.
+/// files. Every method takes the GIL itself. All but the static ones are called on the simulation's own thread.
 /// </summary>
 internal sealed class ScriptSession : IDisposable
 {
@@ -115,14 +114,49 @@ internal sealed class ScriptSession : IDisposable
         }
     }
 
-    /// <summary>Raises the stop exception asynchronously in a Python thread.</summary>
-    public static void Interrupt(long pythonThreadId)
+    /// <summary>
+    /// Raises the stop signal in the simulation thread when it runs user code (see <see cref="ControlBlock.InUserCode"/>).
+    /// Takes the GIL: while it is held the simulation thread cannot run, so the flag cannot change between the check and
+    /// the raise. True when the signal was raised.
+    /// </summary>
+    public static bool Interrupt(ControlBlock control)
+    {
+        using (Py.GIL())
+        {
+            var thread = control.PythonThreadId;
+            if (thread == 0 || !control.InUserCode)
+            {
+                return false;
+            }
+
+            using var runner = Py.Import("nrphost.runner");
+            using var id = new PyInt(thread);
+            runner.InvokeMethod("interrupt", id).Dispose();
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Where the simulation thread is in the experiment's own files (innermost frame): <c>(file, line, function)</c>
+    /// with the file relative to <paramref name="directory"/>, or null when it runs none of them. Takes the GIL.
+    /// </summary>
+    public static CodeLocation? Where(long pythonThreadId, string directory)
     {
         using (Py.GIL())
         {
             using var runner = Py.Import("nrphost.runner");
             using var id = new PyInt(pythonThreadId);
-            runner.InvokeMethod("interrupt", id).Dispose();
+            using var dir = new PyString(directory);
+            using var where = runner.InvokeMethod("where", id, dir);
+            if (where.IsNone())
+            {
+                return null;
+            }
+
+            using var file = where[0];
+            using var line = where[1];
+            using var function = where[2];
+            return new CodeLocation(file.As<string>(), line.As<int>(), function.As<string>());
         }
     }
 
@@ -130,7 +164,7 @@ internal sealed class ScriptSession : IDisposable
     public static SimulationError HostFault(int simulationId, string mainScript, string errorType, Exception exception)
     {
         var message = exception is PythonException python ? python.Format() : exception.Message;
-        return new SimulationError(simulationId, message, errorType, mainScript, -1, -1, string.Empty);
+        return new SimulationError { SimulationId = simulationId, Message = message, ErrorType = errorType, FileName = mainScript };
     }
 
     public void Dispose()
@@ -168,13 +202,21 @@ internal sealed class ScriptSession : IDisposable
         }
 
         var fileName = Text("fileName");
-        return new SimulationError(
-            _simulationId,
-            Text("msg"),
-            Text("error_type"),
-            fileName.Length > 0 ? fileName : _mainScript,
-            Int("line_number"),
-            Int("offset"),
-            Text("line_text"));
+        return new SimulationError
+        {
+            SimulationId = _simulationId,
+            Message = Text("msg"),
+            ErrorType = Text("error_type"),
+            FileName = fileName.Length > 0 ? fileName : _mainScript,
+            LineNumber = Int("line_number"),
+            Offset = Int("offset"),
+            LineText = Text("line_text"),
+        };
     }
+}
+
+/// <summary>A place in an experiment file: the file relative to the experiment, the line and the function.</summary>
+internal readonly record struct CodeLocation(string File, int Line, string Function)
+{
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{File} line {Line}, in {Function}");
 }

@@ -1,49 +1,58 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using NrpHost.NrpCore;
 using NrpHost.Python;
 using NrpHost.Storage;
+using NrpHost.Telemetry;
 
 namespace NrpHost.Simulation;
 
 /// <summary>
-/// One simulation: its state machine (under one lock), its directory, and its own thread that runs all of its
-/// Python (preparation, then the script). Split by concern: creation here, requested transitions in
-/// <c>Simulation.Transitions.cs</c>, stop and clean-up in <c>Simulation.Stop.cs</c>, the thread in
-/// <c>Simulation.Thread.cs</c>.
+/// One simulation, composed of three parts made by <see cref="SimulationManager"/>: its state machine (states and the
+/// pause gate, nothing else), its worker (its thread and every Python call) and its workspace (its directory). This
+/// class only puts them in order: create (stage, configure, prepare under a deadline), start, and stop or fail
+/// (stop the script, shut the client down under a deadline, archive, remove). Every path ends in a final state: any
+/// exception of any phase fails the simulation with a runtime error and the same clean-up, and a phase that overruns
+/// its deadline is abandoned.
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "A simulation lives as long as the process (ids are never reused); an abandoned script thread may still wait on its gate.")]
-internal sealed partial class Simulation
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "A simulation stays listed after it ends; its cancellation source holds no unmanaged resource and is collected with it.")]
+internal sealed class Simulation
 {
-    private readonly Lock _lock = new();
-    private readonly SemaphoreSlim _operations = new(1, 1);
-    private readonly ManualResetEventSlim _gate = new(false);
-    private readonly CancellationTokenSource _initCancellation = new();
-    private readonly TaskCompletionSource<SimulationError?> _prepared = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _threadEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private const string ShutdownTask = "Shutting down Simulation";
+    private const int InterruptAttempts = 20;
+    private static readonly TimeSpan InterruptEvery = TimeSpan.FromMilliseconds(100);
+
+    private readonly SimulationStateMachine _machine;
+    private readonly SimulationWorker _worker;
+    private readonly SimulationWorkspace _workspace;
     private readonly SimulationServices _services;
     private readonly ILogger _logger;
-    private SimulationState _state = SimulationState.Created;
-    private ControlBlock? _control = new();
-    private SimulationClock _lastClock;
-    private TimeSpan _realTime;
-    private long _startedAt;
+    private readonly CancellationTokenSource _staging = new();
+    private readonly TaskCompletionSource<StateChangeResult> _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _lock = new();
     private ExperimentConfiguration? _configuration;
-    private ScriptSession? _session;
-    private Thread? _thread;
-    private Task? _initialization;
-    private string? _directory;
-    private bool _stopping;
-    private bool _scriptStarted;
+    private Task? _prepare;
+    private Task? _run;
+    private int _scriptStarted;
 
-    public Simulation(int id, SimulationRequest request, DateTimeOffset creationDate, SimulationServices services)
+    public Simulation(
+        int id,
+        SimulationRequest request,
+        DateTimeOffset creationDate,
+        SimulationStateMachine machine,
+        SimulationWorker worker,
+        SimulationWorkspace workspace,
+        SimulationServices services)
     {
         Id = id;
         Request = request;
         CreationDate = creationDate;
+        _machine = machine;
+        _worker = worker;
+        _workspace = workspace;
         _services = services;
         _logger = services.Logger;
-        _control.SetPaused(true);
     }
 
     public int Id { get; }
@@ -52,163 +61,110 @@ internal sealed partial class Simulation
 
     public DateTimeOffset CreationDate { get; }
 
-    /// <summary>The per-simulation directory while it exists.</summary>
-    public string? Directory => Volatile.Read(ref _directory);
+    public SimulationState State => _machine.State;
 
-    public SimulationState State
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _state;
-            }
-        }
-    }
+    /// <summary>The simulation directory while it exists.</summary>
+    public string? Directory => _workspace.Directory;
 
-    /// <summary>When the script last left the pause gate (a Stopwatch timestamp), 0 if never; for diagnostics.</summary>
-    public long ResumedAt
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _control?.ResumedAt ?? 0;
-            }
-        }
-    }
+    /// <summary>When the script last left the pause gate (Stopwatch timestamp), 0 if never; for diagnostics.</summary>
+    public long ResumedAt => _worker.ResumedAt;
+
+    /// <summary>Whether its thread had to be abandoned.</summary>
+    public bool IsAbandoned => _worker.IsAbandoned;
 
     public SimulationSnapshot Snapshot()
     {
-        lock (_lock)
+        var (state, realTime) = _machine.Read();
+        var steps = _worker.Steps;
+        var configuration = Volatile.Read(ref _configuration);
+        var timestep = configuration?.SimulationTimestep ?? 0;
+        var left = configuration is null ? 0 : Math.Max(0, configuration.MaxSteps - steps);
+        return new SimulationSnapshot
         {
-            return SnapshotLocked();
-        }
+            Id = Id,
+            State = state,
+            ExperimentId = Request.ExperimentId,
+            ExperimentConfiguration = Request.ExperimentConfiguration,
+            MainScript = Request.MainScript,
+            Owner = Request.Owner,
+            CreationDate = CreationDate,
+            ContextId = Request.ContextId,
+            Clock = new SimulationClock
+            {
+                RealTime = realTime.TotalSeconds,
+                SimulationTime = steps * timestep,
+                SimulationTimeLeft = left * timestep,
+                Iterations = steps,
+            },
+        };
     }
 
-    private SimulationSnapshot SnapshotLocked() => new(
-        Id,
-        _state,
-        Request.ExperimentId,
-        Request.ExperimentConfiguration,
-        Request.MainScript,
-        Request.Owner,
-        CreationDate,
-        Request.ContextId,
-        ClockLocked());
-
-    private SimulationClock ClockLocked()
-    {
-        if (_control is null || _configuration is null)
-        {
-            return _lastClock with { RealTime = RealTimeLocked().TotalSeconds };
-        }
-
-        var steps = _control.Steps;
-        var timestep = _configuration.SimulationTimestep;
-        var left = Math.Max(0, _configuration.MaxSteps - steps);
-        _lastClock = new SimulationClock(RealTimeLocked().TotalSeconds, steps * timestep, left * timestep, steps);
-        return _lastClock;
-    }
-
-    /// <summary>Wall-clock time spent in <c>started</c> (the script stepping), pauses excluded.</summary>
-    private TimeSpan RealTimeLocked() =>
-        _state == SimulationState.Started ? _realTime + _services.Time.GetElapsedTime(_startedAt) : _realTime;
-
-    /// <summary>Every state change goes through here, so the real time is kept in one place.</summary>
-    private void SetStateLocked(SimulationState state)
-    {
-        if (_state == SimulationState.Started && state != SimulationState.Started)
-        {
-            _realTime += _services.Time.GetElapsedTime(_startedAt);
-        }
-        else if (state == SimulationState.Started && _state != SimulationState.Started)
-        {
-            _startedAt = _services.Time.GetTimestamp();
-        }
-
-        _state = state;
-    }
+    // ------------------------------------------------------------------------------------------------ create
 
     /// <summary>
-    /// Stages the experiment and prepares the script and client on the simulation's thread; ends in
-    /// <c>paused</c>, or <c>failed</c> with the reason. A stop requested meanwhile wins.
+    /// Stages the experiment and prepares the script and client on the simulation's thread (within
+    /// <see cref="SimulationOptions.InitializeTimeoutSeconds"/>); ends in <c>paused</c>, or <c>failed</c> with the
+    /// reason. A stop requested meanwhile wins.
     /// </summary>
-    public Task<CreateSimulationResult> InitializeAsync(CancellationToken cancellationToken)
+    public async Task<CreateSimulationResult> InitializeAsync(CancellationToken cancellationToken)
     {
-        var task = InitializeCoreAsync(cancellationToken);
-        _initialization = task;
-        return task;
-    }
-
-    private async Task<CreateSimulationResult> InitializeCoreAsync(CancellationToken cancellationToken)
-    {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _initCancellation.Token);
-        var token = linked.Token;
+        using var activity = StartActivity("simulation.create");
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _staging.Token);
         SimulationFault fault;
         string message;
         SimulationError? report = null;
         try
         {
-            var directory = Path.Combine(_services.WorkDirectory,
-                string.Create(CultureInfo.InvariantCulture, $"nrp.{Id}.{Path.GetRandomFileName().Replace(".", string.Empty, StringComparison.Ordinal)}"));
-            System.IO.Directory.CreateDirectory(directory);
-            Volatile.Write(ref _directory, directory);
+            var directory = _workspace.Create();
 
             // Names from the request must resolve inside the directory before anything is written there.
             var configPath = PathGuard.Resolve(directory, Request.ExperimentConfiguration);
             PathGuard.Resolve(directory, Request.MainScript);
+            await _workspace.StageAsync(linked.Token).ConfigureAwait(false);
 
-            var location = new ExperimentLocation(Request.ExperimentId, Request.Token, Request.ContextId);
-            await _services.Storage.StageAsync(location, directory, token).ConfigureAwait(false);
-            SimulationLog.Staged(_logger, Id, Request.ExperimentId, directory);
-
-            try
+            _services.FaultHook?.Invoke(SimulationPhase.Configure);
+            var configuration = LoadConfiguration(configPath, out report);
+            if (configuration is null)
             {
-                _configuration = ExperimentConfiguration.Load(configPath);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or FormatException)
-            {
-                var reason = ex is FileNotFoundException or DirectoryNotFoundException ? "file not found" : ex.Message;
-                report = new SimulationError(Id,
-                    $"Error loading experiment configuration '{Request.ExperimentConfiguration}': {reason}",
-                    "Loading", Request.ExperimentConfiguration, -1, -1, string.Empty);
-                throw new SimulationInitializationException(report.Message);
+                throw new SimulationInitializationException(report!.Message);
             }
 
+            Volatile.Write(ref _configuration, configuration);
+            _services.FaultHook?.Invoke(SimulationPhase.Python);
             _services.Python.EnsureInitialized();
-            token.ThrowIfCancellationRequested();
+            linked.Token.ThrowIfCancellationRequested();
 
+            Task<SimulationError?> prepare;
             lock (_lock)
             {
-                if (_stopping)
+                if (_machine.IsStopping)
                 {
-                    return new CreateSimulationResult(CreateSimulationStatus.Created, SnapshotLocked());
+                    return StoppedWhileCreating();
                 }
 
-                _thread = new Thread(ThreadMain)
-                {
-                    IsBackground = true,
-                    Name = string.Create(CultureInfo.InvariantCulture, $"NrpHost simulation {Id}"),
-                };
-                _thread.Start();
+                prepare = _worker.PrepareAsync(Setup(directory, configuration));
+                _prepare = prepare;
             }
 
-            report = await _prepared.Task.ConfigureAwait(false);
+            report = await PrepareWithinDeadlineAsync(prepare).ConfigureAwait(false);
             if (report is null)
             {
-                // When a stop arrived meanwhile the transition does not happen; the stop decides the state.
-                Transition(SimulationState.Created, SimulationState.Paused);
-                return new CreateSimulationResult(CreateSimulationStatus.Created, Snapshot());
+                if (_machine.Initialized() is { } initialized)
+                {
+                    Publish(initialized);
+                    return new CreateSimulationResult { Status = CreateSimulationStatus.Created, Simulation = Snapshot() };
+                }
+
+                // A stop arrived meanwhile: it decides the end.
+                return StoppedWhileCreating();
             }
 
             fault = SimulationFault.Initialization;
             message = report.Message;
         }
-        catch (OperationCanceledException) when (_initCancellation.IsCancellationRequested)
+        catch (OperationCanceledException) when (_staging.IsCancellationRequested)
         {
-            // A stop arrived during staging; the stop owns the clean-up.
-            return new CreateSimulationResult(CreateSimulationStatus.Created, Snapshot());
+            return StoppedWhileCreating();
         }
         catch (ExperimentStorageException ex)
         {
@@ -222,87 +178,506 @@ internal sealed partial class Simulation
             };
             message = ex.Message;
         }
-        catch (SimulationInitializationException ex)
-        {
-            fault = SimulationFault.Initialization;
-            message = ex.Message;
-        }
         catch (PythonNotAvailableException ex)
         {
             fault = SimulationFault.PythonUnavailable;
             message = ex.Message;
         }
-        catch (OperationCanceledException ex)
+        catch (SimulationInitializationException ex)
         {
             fault = SimulationFault.Initialization;
-            message = "Initialisation was cancelled: " + ex.Message;
+            message = ex.Message;
         }
-        catch (IOException ex)
+#pragma warning disable CA1031 // Any failure of any kind ends the simulation in failed, cleaned up; none may leave it in created.
+        catch (Exception ex)
+#pragma warning restore CA1031
         {
             fault = SimulationFault.Initialization;
-            message = "Could not create the simulation directory: " + ex.Message;
+            message = $"Unexpected {ex.GetType().Name} while creating the simulation: {ex.Message}";
         }
 
         SimulationLog.InitializationFailed(_logger, Id, message);
-        if (report is not null)
-        {
-            _services.Events.RuntimeError(report);
-        }
-
-        await FailAfterInitializationAsync().ConfigureAwait(false);
-        return new CreateSimulationResult(CreateSimulationStatus.Failed, Snapshot(), message, fault);
+        activity?.SetStatus(ActivityStatusCode.Error, message);
+        report ??= new SimulationError { SimulationId = Id, Message = message, ErrorType = "Loading", FileName = Request.MainScript };
+        var result = await FailAsync(report).ConfigureAwait(false);
+        return result is null
+            ? new CreateSimulationResult { Status = CreateSimulationStatus.Failed, Simulation = Snapshot(), Message = message, Fault = fault }
+            : StoppedWhileCreating();
     }
 
-    private async Task FailAfterInitializationAsync()
+    private CreateSimulationResult StoppedWhileCreating() => new()
     {
-        lock (_lock)
+        Status = CreateSimulationStatus.Stopped,
+        Simulation = Snapshot(),
+        Message = "The simulation was stopped while it was being created.",
+    };
+
+    private ExperimentConfiguration? LoadConfiguration(string path, out SimulationError? report)
+    {
+        try
         {
-            if (_stopping)
+            report = null;
+            return ExperimentConfiguration.Load(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or FormatException)
+        {
+            var reason = ex is FileNotFoundException or DirectoryNotFoundException ? "file not found" : ex.Message;
+            report = new SimulationError
             {
-                return;
+                SimulationId = Id,
+                Message = $"Error loading experiment configuration '{Request.ExperimentConfiguration}': {reason}",
+                ErrorType = "Loading",
+                FileName = Request.ExperimentConfiguration,
+            };
+            return null;
+        }
+    }
+
+    private WorkerSetup Setup(string directory, ExperimentConfiguration configuration)
+    {
+        var nrpCore = _services.NrpCore;
+        var (factory, pythonPath) = NrpCoreClients.Select(nrpCore, _services.PythonPackages);
+        return new WorkerSetup(
+            directory,
+            Request.MainScript,
+            Request.ExperimentConfiguration,
+            configuration.MaxSteps,
+            factory,
+            nrpCore.Address,
+            NrpCoreOverrides.Build(Id, configuration.DataTransferEngineIndex, nrpCore.MqttBroker, nrpCore.MqttPrefix),
+            pythonPath);
+    }
+
+    /// <summary>Waits for the preparation; when it overruns its deadline it is interrupted and, if it still does not end, abandoned.</summary>
+    private async Task<SimulationError?> PrepareWithinDeadlineAsync(Task<SimulationError?> prepare)
+    {
+        var deadline = TimeSpan.FromSeconds(_services.Options.InitializeTimeoutSeconds);
+        if (!await Completes(prepare, deadline).ConfigureAwait(false))
+        {
+            var where = await _worker.WhereAsync().ConfigureAwait(false);
+            if (!await InterruptUntilDoneAsync(prepare, TimeSpan.FromSeconds(2)).ConfigureAwait(false))
+            {
+                var reason = $"Initialisation did not finish within {deadline.TotalSeconds:0.#} s ({Where(where)})";
+                Abandon(reason);
+                return new SimulationError { SimulationId = Id, Message = reason, ErrorType = "Loading", FileName = where?.File ?? Request.MainScript, LineNumber = where?.Line ?? -1 };
             }
 
-            _stopping = true;
+            if (!_machine.IsStopping)
+            {
+                var reason = $"Initialisation did not finish within {deadline.TotalSeconds:0.#} s and was interrupted ({Where(where)})";
+                return new SimulationError { SimulationId = Id, Message = reason, ErrorType = "Loading", FileName = where?.File ?? Request.MainScript, LineNumber = where?.Line ?? -1 };
+            }
         }
 
-        // The thread (if any) has reported and is ending on its own; wait for it so nothing stays running.
-        _control?.RequestStop();
-        _gate.Set();
-        if (_thread is not null)
+        try
         {
-            await Completes(_threadEnded.Task, TimeSpan.FromMilliseconds(_services.Options.AbandonAfterMilliseconds)).ConfigureAwait(false);
+            return await prepare.ConfigureAwait(false);
         }
-
-        DisposeSession();
-        DeleteDirectory();
-        ReleaseControl();
-        Transition(SimulationState.Created, SimulationState.Failed);
+#pragma warning disable CA1031 // A host fault on the simulation thread is reported like any initialisation failure.
+        catch (Exception ex) when (!_machine.IsStopping)
+#pragma warning restore CA1031
+        {
+            return ScriptSession.HostFault(Id, Request.MainScript, "Loading", ex);
+        }
+#pragma warning disable CA1031 // Interrupted by a stop: the stop decides the end.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            SimulationLog.StoppedDuringPreparation(_logger, Id, ex.Message);
+            return null;
+        }
     }
 
-    /// <summary>Moves from <paramref name="from"/> to <paramref name="to"/> if the state still is <paramref name="from"/>.</summary>
-    private bool Transition(SimulationState from, SimulationState to)
+    // ------------------------------------------------------------------------------------------------ requests
+
+    /// <summary>Handles a requested state.</summary>
+    public async Task<StateChangeResult> RequestStateAsync(SimulationState target)
     {
-        SimulationSnapshot snapshot;
+        using var activity = StartActivity(target switch
+        {
+            SimulationState.Started => "simulation.start",
+            SimulationState.Paused => "simulation.pause",
+            SimulationState.Stopped or SimulationState.Failed => "simulation.stop",
+            _ => "simulation.request",
+        });
+        activity?.SetTag("nrphost.simulation.requested_state", target.ToWireName());
+        var decision = _machine.Request(target);
+        switch (decision.Outcome)
+        {
+            case RequestOutcome.Finalized:
+                return new StateChangeResult { Status = StateChangeStatus.Finalized, State = decision.State, Message = "The simulation requested is finalized" };
+            case RequestOutcome.Unchanged:
+                return new StateChangeResult { Status = StateChangeStatus.Unchanged, State = decision.State };
+            case RequestOutcome.Invalid:
+                return new StateChangeResult
+                {
+                    Status = StateChangeStatus.InvalidTransition,
+                    State = decision.State,
+                    Message = RequestDecision.InvalidMessage(decision.State, target),
+                };
+            case RequestOutcome.Changed:
+                Publish(new Transition(decision.Previous, decision.State));
+                if (decision.State == SimulationState.Started && Interlocked.Exchange(ref _scriptStarted, 1) == 0)
+                {
+                    StartScript();
+                }
+
+                return new StateChangeResult { Status = StateChangeStatus.Changed, State = decision.State };
+            case RequestOutcome.BeginStop:
+                var result = await StopAsync(target, reason: null).ConfigureAwait(false);
+                _stopped.TrySetResult(result);
+                return result;
+            default:
+                return await _stopped.Task.ConfigureAwait(false);
+        }
+    }
+
+    private void StartScript()
+    {
+        Task<ScriptOutcome> run;
         lock (_lock)
         {
-            if (_state != from || (_stopping && !to.IsFinal()))
-            {
-                return false;
-            }
-
-            SetStateLocked(to);
-            snapshot = SnapshotLocked();
+            run = _worker.RunAsync();
+            _run = run;
         }
 
-        OnStateChanged(snapshot, from);
-        return true;
+        run.ContinueWith(OnScriptEnded, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private void OnStateChanged(SimulationSnapshot snapshot, SimulationState previous)
+    private void OnScriptEnded(Task<ScriptOutcome> run)
     {
-        SimulationLog.StateChanged(_logger, Id, previous, snapshot.State);
-        SimulationMetrics.StateChanges.Add(1, new KeyValuePair<string, object?>("state", snapshot.State.ToWireName()));
-        _services.Events.StateChanged(snapshot, previous);
+        ScriptOutcome outcome;
+        if (run.IsCanceled)
+        {
+            return;
+        }
+
+        if (run.IsFaulted)
+        {
+            // The host could not run the script (not a fault of the script): the simulation fails and is cleaned up.
+            var error = run.Exception!.InnerException ?? run.Exception;
+            if (!_machine.IsStopping)
+            {
+                SimulationLog.ScriptHostFault(_logger, Id, error);
+                _ = FailAsync(ScriptSession.HostFault(Id, Request.MainScript, "Runtime", error));
+            }
+
+            return;
+        }
+
+        outcome = run.Result;
+
+        if (outcome.Error is { } fault)
+        {
+            SimulationLog.ScriptFault(_logger, Id, fault.ErrorType, fault.Message, fault.FileName, fault.LineNumber);
+            _services.Events.RuntimeError(fault);
+        }
+
+        if (outcome.Stopped)
+        {
+            SimulationLog.ScriptStopped(_logger, Id);
+            return;
+        }
+
+        SimulationLog.ScriptEnded(_logger, Id);
+        if (_machine.ScriptEnded() is { } completed)
+        {
+            Publish(completed);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ stop and fail
+
+    /// <summary>Fails the simulation (after a failed creation); null when it did, the stop's result when a stop already owned the end.</summary>
+    private async Task<StateChangeResult?> FailAsync(SimulationError report)
+    {
+        if (!_machine.TryBeginStop())
+        {
+            return await _stopped.Task.ConfigureAwait(false);
+        }
+
+        var result = await StopAsync(SimulationState.Failed, report).ConfigureAwait(false);
+        _stopped.TrySetResult(result);
+        return null;
+    }
+
+    /// <summary>
+    /// Ends the simulation from any non-final state: the script is woken and, if it does not reach <c>run_loop</c>,
+    /// interrupted; the client is shut down within <see cref="SimulationOptions.ShutdownTimeoutSeconds"/>; the logs are
+    /// archived and handed to storage; the directory is removed. Ends in <paramref name="finalState"/>, or in
+    /// <c>failed</c> when a phase had to be abandoned. Never throws.
+    /// </summary>
+    private async Task<StateChangeResult> StopAsync(SimulationState finalState, SimulationError? reason)
+    {
+        var started = _services.Time.GetTimestamp();
+        string? failure = null;
+        _services.Events.Progress(Id, ShutdownTask, done: false);
+        try
+        {
+            await _staging.CancelAsync().ConfigureAwait(false);
+            if (reason is not null)
+            {
+                _services.Events.RuntimeError(reason);
+            }
+
+            failure = await EndScriptAsync().ConfigureAwait(false) ?? await ShutdownClientAsync().ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Whatever fails, the clean-up below runs and the simulation reaches a final state.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            failure = $"Unexpected {ex.GetType().Name} while stopping the simulation: {ex.Message}";
+            SimulationLog.StopFault(_logger, Id, ex);
+        }
+
+        if (failure is not null)
+        {
+            _services.Events.RuntimeError(new SimulationError { SimulationId = Id, Message = failure, ErrorType = "Runtime", FileName = Request.MainScript });
+        }
+
+        if (await ArchiveAndRemoveAsync().ConfigureAwait(false) is { } cleanup && failure is null)
+        {
+            failure = cleanup;
+            _services.Events.RuntimeError(new SimulationError { SimulationId = Id, Message = failure, ErrorType = "Runtime", FileName = Request.MainScript });
+        }
+
+        if (failure is not null)
+        {
+            finalState = SimulationState.Failed;
+        }
+        if (_machine.Finish(finalState) is { } finished)
+        {
+            Publish(finished);
+        }
+
+        _services.Events.Progress(Id, ShutdownTask, done: true);
+        var elapsedMs = _services.Time.GetElapsedTime(started).TotalMilliseconds;
+        SimulationMetrics.StopDuration.Record(elapsedMs);
+        SimulationLog.Stopped(_logger, Id, finalState, elapsedMs);
+        return failure is null
+            ? new StateChangeResult { Status = StateChangeStatus.Changed, State = finalState }
+            : new StateChangeResult { Status = StateChangeStatus.Failed, State = SimulationState.Failed, Message = failure };
+    }
+
+    /// <summary>
+    /// Waits for the script (or the preparation) to end: first for it to reach <c>run_loop</c> on its own, then raising
+    /// the stop signal in it every 100 ms for 2 s, then until the abandon bound. Null when it ended, else why not.
+    /// </summary>
+    private async Task<string?> EndScriptAsync()
+    {
+        if (_worker.IsAbandoned)
+        {
+            return null;
+        }
+
+        Task busy;
+        lock (_lock)
+        {
+            busy = Task.WhenAll(new[] { _prepare, _run }.OfType<Task>());
+        }
+
+        if (await Completes(busy, TimeSpan.FromMilliseconds(_services.Options.StopGraceMilliseconds)).ConfigureAwait(false)
+            || await InterruptUntilDoneAsync(busy, InterruptEvery * InterruptAttempts).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        var abandonAfter = TimeSpan.FromMilliseconds(_services.Options.AbandonAfterMilliseconds);
+        if (await Completes(busy, abandonAfter).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        var where = await _worker.WhereAsync().ConfigureAwait(false);
+        var reason = $"The simulation's script did not end when asked and was abandoned after {abandonAfter.TotalSeconds:0.#} s ({Where(where)})";
+        Abandon(reason);
+        return reason;
+    }
+
+    /// <summary>Shuts the client down on the simulation thread within the deadline. Null when done (an error of the client's own is only logged).</summary>
+    private async Task<string?> ShutdownClientAsync()
+    {
+        if (_worker.IsAbandoned)
+        {
+            return null;
+        }
+
+        var shutdown = _worker.ShutdownAsync();
+        var deadline = TimeSpan.FromSeconds(_services.Options.ShutdownTimeoutSeconds);
+        if (!await Completes(shutdown, deadline).ConfigureAwait(false))
+        {
+            var where = await _worker.WhereAsync().ConfigureAwait(false);
+            if (!await InterruptUntilDoneAsync(shutdown, TimeSpan.FromSeconds(1)).ConfigureAwait(false))
+            {
+                var reason = $"{Who(where)} did not finish shutdown() within {deadline.TotalSeconds:0.#} s and was abandoned";
+                Abandon(reason);
+                return reason;
+            }
+        }
+
+        try
+        {
+            if (await shutdown.ConfigureAwait(false) is { } error)
+            {
+                SimulationLog.ClientShutdownFailed(_logger, Id, error);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The worker was abandoned earlier; there was nothing to shut down.
+        }
+#pragma warning disable CA1031 // A failing shutdown is logged; the simulation still ends and is cleaned up.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            SimulationLog.ClientShutdownFailed(_logger, Id, ex.Message);
+        }
+
+        return null;
+    }
+
+    private async Task<bool> InterruptUntilDoneAsync(Task work, TimeSpan within)
+    {
+        var until = _services.Time.GetTimestamp();
+        do
+        {
+            await _worker.TryInterruptAsync().ConfigureAwait(false);
+            if (await Completes(work, InterruptEvery).ConfigureAwait(false))
+            {
+                return true;
+            }
+        }
+        while (_services.Time.GetElapsedTime(until) < within);
+
+        return work.IsCompleted;
+    }
+
+    /// <summary>Gives up on the simulation's thread: it keeps running until its blocking call returns, and touches nothing when it does.</summary>
+    private void Abandon(string reason)
+    {
+        SimulationLog.WorkerAbandoned(_logger, Id, reason);
+        _worker.Abandon();
+        RestoreHostDirectory();
+        _services.Events.ScriptAbandoned(Id);
+    }
+
+    /// <summary>Archives the logs and removes the directory; null when that went as expected, else what went wrong.</summary>
+    private async Task<string?> ArchiveAndRemoveAsync()
+    {
+        string? failure = null;
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(_services.Options.ArchiveTimeoutSeconds));
+        try
+        {
+            await _workspace.ArchiveAsync(ArchiveFolders(), deadline.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (SimulationWorkspace.IsExpected(ex))
+        {
+            SimulationLog.LogArchiveFailed(_logger, Id, ex.Message, "none");
+        }
+#pragma warning disable CA1031 // An unexpected fault fails the simulation; the directory is still removed.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            failure = ex is SimulationCleanupException ? ex.Message : $"Archiving the logs failed unexpectedly ({ex.GetType().Name}: {ex.Message})";
+        }
+
+        try
+        {
+            _workspace.Delete();
+        }
+#pragma warning disable CA1031 // An unexpected fault fails the simulation; it still reaches its final state.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            failure ??= $"Removing the simulation directory failed unexpectedly ({ex.GetType().Name}: {ex.Message})";
+        }
+
+        if (failure is not null)
+        {
+            SimulationLog.CleanupFailed(_logger, Id, failure);
+        }
+
+        return failure;
+    }
+
+    private IEnumerable<string> ArchiveFolders() => Volatile.Read(ref _configuration)?.ArchiveFolders ?? [];
+
+    /// <summary>
+    /// An abandoned thread never gets to put the process's current directory back (it set it to its own); the host
+    /// takes it back, so nothing else depends on a folder that belongs to a failed simulation.
+    /// </summary>
+    private void RestoreHostDirectory()
+    {
+        try
+        {
+            System.IO.Directory.SetCurrentDirectory(_services.HostDirectory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            SimulationLog.CurrentDirectoryNotRestored(_logger, Id, _services.HostDirectory, ex.Message);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ helpers
+
+    /// <summary>Where a stuck thread is: <c>engine 'e' is in engine.py line 5, in initialize</c>.</summary>
+    private string Where(CodeLocation? where)
+    {
+        if (where is not { } location)
+        {
+            return "no Python code of the experiment was running";
+        }
+
+        return Volatile.Read(ref _configuration)?.EngineOfFile(location.File) is { } engine
+            ? $"engine '{engine}' is in {location}"
+            : $"the experiment is in {location}";
+    }
+
+    /// <summary>Who is stuck in a client call: <c>Engine 'e' (engine.py line 9, in shutdown)</c>.</summary>
+    private string Who(CodeLocation? where)
+    {
+        if (where is not { } location)
+        {
+            return "The nrp-core client";
+        }
+
+        return Volatile.Read(ref _configuration)?.EngineOfFile(location.File) is { } engine
+            ? $"Engine '{engine}' ({location})"
+            : $"The nrp-core client ({location})";
+    }
+
+    private void Publish(Transition transition)
+    {
+        SimulationLog.StateChanged(_logger, Id, transition.From, transition.To);
+        SimulationMetrics.StateChanges.Add(1, new KeyValuePair<string, object?>("state", transition.To.ToWireName()));
+        _services.Events.StateChanged(Snapshot(), transition.From);
+    }
+
+    private Activity? StartActivity(string name)
+    {
+        var activity = NrpHostTelemetry.ActivitySource.StartActivity(name);
+        activity?.SetTag("nrphost.simulation.id", Id);
+        activity?.SetTag("nrphost.experiment.id", Request.ExperimentId);
+        return activity;
+    }
+
+    private static async Task<bool> Completes(Task task, TimeSpan timeout)
+    {
+        try
+        {
+            await task.WaitAsync(timeout).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+#pragma warning disable CA1031 // Only whether it completed matters here; its outcome is read where it is awaited.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return true;
+        }
     }
 }
 

@@ -26,11 +26,11 @@ internal static partial class SimulationLog
     [LoggerMessage(EventId = 106, Level = LogLevel.Information, Message = "Simulation {SimulationId}: the script was stopped")]
     public static partial void ScriptStopped(ILogger logger, int simulationId);
 
-    [LoggerMessage(EventId = 107, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: the script did not reach run_loop; raising the stop exception in it")]
-    public static partial void ScriptInterrupted(ILogger logger, int simulationId);
+    [LoggerMessage(EventId = 107, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: raising the stop signal in its thread ({Phase})")]
+    public static partial void ScriptInterrupted(ILogger logger, int simulationId, WorkerPhase phase);
 
-    [LoggerMessage(EventId = 108, Level = LogLevel.Critical, Message = "Simulation {SimulationId}: the script refused to end for {AbandonMs} ms after being interrupted; it is abandoned (its thread keeps running, its directory is kept) and the simulation is failed")]
-    public static partial void ScriptAbandoned(ILogger logger, int simulationId, int abandonMs);
+    [LoggerMessage(EventId = 108, Level = LogLevel.Critical, Message = "Simulation {SimulationId}: {Reason}. Its thread is abandoned (it keeps running until its blocking call returns, then ends without touching anything) and the simulation is failed; restart the host to reclaim the thread")]
+    public static partial void WorkerAbandoned(ILogger logger, int simulationId, string reason);
 
     [LoggerMessage(EventId = 109, Level = LogLevel.Information, Message = "Simulation {SimulationId} {State} after {ElapsedMs:F1} ms of shutdown")]
     public static partial void Stopped(ILogger logger, int simulationId, SimulationState state, double elapsedMs);
@@ -61,4 +61,19 @@ internal static partial class SimulationLog
 
     [LoggerMessage(EventId = 117, Level = LogLevel.Error, Message = "A handler of simulation events threw")]
     public static partial void EventHandlerFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 119, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: the GIL could not be had within {TimeoutMs} ms (a thread holds it inside C code); the stop signal was not raised")]
+    public static partial void GilUnavailable(ILogger logger, int simulationId, double timeoutMs);
+
+    [LoggerMessage(EventId = 120, Level = LogLevel.Error, Message = "Simulation {SimulationId}: unexpected fault while stopping; it is cleaned up and failed")]
+    public static partial void StopFault(ILogger logger, int simulationId, Exception exception);
+
+    [LoggerMessage(EventId = 121, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: log archive: {Note}")]
+    public static partial void ArchiveNote(ILogger logger, int simulationId, string note);
+
+    [LoggerMessage(EventId = 122, Level = LogLevel.Error, Message = "Simulation {SimulationId}: the host could not run the script; the simulation fails")]
+    public static partial void ScriptHostFault(ILogger logger, int simulationId, Exception exception);
+
+    [LoggerMessage(EventId = 123, Level = LogLevel.Error, Message = "Simulation {SimulationId}: clean-up failed: {Reason}")]
+    public static partial void CleanupFailed(ILogger logger, int simulationId, string reason);
 }

@@ -6,34 +6,53 @@ using NrpHost.Storage;
 
 namespace NrpHost.Simulation;
 
-/// <summary>The registry of simulations: ids, the active-simulation limit, and the public events.</summary>
+/// <summary>
+/// The registry of simulations: ids, the active-simulation limit and the public events. It composes each simulation
+/// from its three parts (<see cref="SimulationStateMachine"/>, <see cref="SimulationWorker"/>,
+/// <see cref="SimulationWorkspace"/>).
+/// </summary>
 internal sealed class SimulationManager : ISimulationManager, ISimulationEventSink, IAsyncDisposable, IDisposable
 {
     private readonly Lock _lock = new();
-    private readonly List<Simulation> _simulations = [];
+    private readonly SortedList<int, Simulation> _simulations = [];
     private readonly SimulationServices _services;
     private readonly ILogger _logger;
+    private int _nextId;
     private int _abandoned;
 
     public SimulationManager(
         IExperimentStorage storage,
-        PythonRuntime python,
+        IPythonRuntime python,
         IOptions<SimulationOptions> options,
         IOptions<NrpCoreOptions> nrpCore,
+        IOptions<PythonOptions> pythonOptions,
         TimeProvider time,
         ILoggerFactory loggerFactory,
-        IOptions<ProxyStorageOptions>? storageOptions = null)
+        IOptions<ProxyStorageOptions>? storageOptions = null,
+        SimulationFaultInjection? faults = null)
     {
         _logger = loggerFactory.CreateLogger("NrpHost.Simulation");
         var workDirectory = Path.GetFullPath(options.Value.WorkDirectory is { Length: > 0 } configured
             ? configured
             : Path.Combine(Path.GetTempPath(), "nrphost"));
         SimulationMetrics.Track(this);
-        _services = new SimulationServices(storage, python, options.Value, nrpCore.Value, time, _logger, workDirectory, Directory.GetCurrentDirectory(), this);
-        if (storageOptions?.Value.UnsentLogsDirectory is { Length: > 0 } unsent)
+        _services = new SimulationServices
         {
-            _services = _services with { UnsentLogsDirectory = Path.GetFullPath(unsent) };
-        }
+            Storage = storage,
+            Python = python,
+            PythonPackages = pythonOptions.Value.ResolvePackagesPath(),
+            Options = options.Value,
+            NrpCore = nrpCore.Value,
+            Time = time,
+            Logger = _logger,
+            WorkDirectory = workDirectory,
+            HostDirectory = Directory.GetCurrentDirectory(),
+            Events = this,
+            UnsentLogsDirectory = storageOptions?.Value.UnsentLogsDirectory is { Length: > 0 } unsent
+                ? Path.GetFullPath(unsent)
+                : Path.Combine(workDirectory, "unsent-logs"),
+            FaultHook = faults?.Hook,
+        };
     }
 
     public event EventHandler<SimulationStateChangedEventArgs>? StateChanged;
@@ -42,6 +61,9 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
 
     public event EventHandler<SimulationProgressEventArgs>? Progress;
 
+    /// <summary>How many simulation threads were abandoned (they may still run Python until their blocking call returns).</summary>
+    internal int AbandonedScripts => Volatile.Read(ref _abandoned);
+
     public async Task<CreateSimulationResult> CreateAsync(SimulationRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -49,32 +71,44 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
         {
             if (!PathGuard.IsSafeRelative(value))
             {
-                return new CreateSimulationResult(CreateSimulationStatus.Invalid, null,
-                    $"Refused {what} '{value}': it must be a relative path inside the experiment (no '..', no absolute path).");
+                return new CreateSimulationResult
+                {
+                    Status = CreateSimulationStatus.Invalid,
+                    Message = $"Refused {what} '{value}': it must be a relative path inside the experiment (no '..', no absolute path).",
+                };
             }
         }
 
         if (string.IsNullOrWhiteSpace(request.ExperimentId))
         {
-            return new CreateSimulationResult(CreateSimulationStatus.Invalid, null, "experimentID not given.");
+            return new CreateSimulationResult { Status = CreateSimulationStatus.Invalid, Message = "experimentID not given." };
         }
 
         Simulation simulation;
         lock (_lock)
         {
-            var active = _simulations.Count(s => !s.State.IsFinal());
+            var active = _simulations.Values.Count(s => !s.State.IsFinal());
             if (active >= _services.Options.MaxActiveSimulations)
             {
-                return new CreateSimulationResult(CreateSimulationStatus.Conflict, null, "Another simulation is already running on the server");
+                return new CreateSimulationResult { Status = CreateSimulationStatus.Conflict, Message = "Another simulation is already running on the server" };
             }
 
-            simulation = new Simulation(_simulations.Count, request, _services.Time.GetLocalNow(), _services);
-            _simulations.Add(simulation);
+            simulation = Compose(_nextId++, request);
+            _simulations.Add(simulation.Id, simulation);
         }
 
         SimulationLog.Created(_logger, simulation.Id, request.ExperimentId, request.Owner);
         StateChangedCore(simulation.Snapshot(), SimulationState.Created);
         return await simulation.InitializeAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A simulation from its three parts: the worker is the pause gate its state machine moves.</summary>
+    private Simulation Compose(int id, SimulationRequest request)
+    {
+        var worker = new SimulationWorker(id, _logger, _services.FaultHook);
+        var machine = new SimulationStateMachine(_services.Time, worker);
+        var workspace = new SimulationWorkspace(id, request, _services);
+        return new Simulation(id, request, _services.Time.GetLocalNow(), machine, worker, workspace, _services);
     }
 
     public SimulationSnapshot? Find(int id) => FindSimulation(id)?.Snapshot();
@@ -84,7 +118,7 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
         Simulation[] all;
         lock (_lock)
         {
-            all = [.. _simulations];
+            all = [.. _simulations.Values];
         }
 
         return all.Select(s => s.Snapshot()).ToList();
@@ -94,8 +128,8 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
     {
         var simulation = FindSimulation(id);
         return simulation is null
-            ? Task.FromResult(new StateChangeResult(StateChangeStatus.NotFound, default, "The simulation with the given ID was not found"))
-            : simulation.RequestStateAsync(target, cancellationToken);
+            ? Task.FromResult(new StateChangeResult { Status = StateChangeStatus.NotFound, Message = "The simulation with the given ID was not found" })
+            : simulation.RequestStateAsync(target);
     }
 
     /// <summary>When the simulation's script last left the pause gate (Stopwatch timestamp, 0 if never).</summary>
@@ -108,7 +142,7 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
     {
         lock (_lock)
         {
-            return id >= 0 && id < _simulations.Count ? _simulations[id] : null;
+            return _simulations.GetValueOrDefault(id);
         }
     }
 
@@ -122,9 +156,6 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
         SimulationMetrics.RuntimeErrors.Add(1, new KeyValuePair<string, object?>("error_type", error.ErrorType));
         Raise(RuntimeError, new SimulationErrorEventArgs(error));
     }
-
-    /// <summary>How many script threads were abandoned (they may still run Python until their blocking call returns).</summary>
-    internal int AbandonedScripts => Volatile.Read(ref _abandoned);
 
     void ISimulationEventSink.ScriptAbandoned(int simulationId) => Interlocked.Increment(ref _abandoned);
 
@@ -166,10 +197,10 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
         Simulation[] running;
         lock (_lock)
         {
-            running = _simulations.Where(s => !s.State.IsFinal()).ToArray();
+            running = _simulations.Values.Where(s => !s.State.IsFinal()).ToArray();
         }
 
-        await Task.WhenAll(running.Select(s => s.RequestStateAsync(SimulationState.Stopped, CancellationToken.None))).ConfigureAwait(false);
+        await Task.WhenAll(running.Select(s => s.RequestStateAsync(SimulationState.Stopped))).ConfigureAwait(false);
     }
 
     /// <summary>Synchronous disposal (a container disposed with <c>Dispose()</c>) stops the simulations the same way.</summary>

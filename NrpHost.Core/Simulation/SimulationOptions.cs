@@ -31,4 +31,31 @@ public sealed class SimulationOptions
     /// </summary>
     [Range(100, 600_000)]
     public int AbandonAfterMilliseconds { get; set; } = 10_000;
+
+    /// <summary>
+    /// How long creating a simulation may take on its thread (compiling the script, constructing the nrp-core client and
+    /// its <c>initialize()</c>), in seconds. Past it the simulation fails and, if its thread does not end when interrupted,
+    /// the thread is abandoned. Default 120.
+    /// </summary>
+    [Range(1, 3600)]
+    public int InitializeTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// How long the nrp-core client's <c>shutdown()</c> may take at stop, in seconds. Past it the simulation ends
+    /// <c>failed</c>, naming the engine that did not return, and its thread is abandoned. Default 10.
+    /// </summary>
+    [Range(1, 3600)]
+    public int ShutdownTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>How long archiving and uploading a simulation's logs may take at stop, in seconds. Default 30.</summary>
+    [Range(1, 3600)]
+    public int ArchiveTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>The most bytes one file contributes to a log archive (its head and tail are kept). Default 64 MiB.</summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxLogFileBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>The most bytes all files together contribute to a log archive. Default 256 MiB.</summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxArchiveBytes { get; set; } = 256L * 1024 * 1024;
 }

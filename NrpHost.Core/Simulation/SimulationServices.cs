@@ -5,20 +5,39 @@ using NrpHost.Storage;
 
 namespace NrpHost.Simulation;
 
-/// <summary>What a <see cref="Simulation"/> needs from its manager.</summary>
-internal sealed record SimulationServices(
-    IExperimentStorage Storage,
-    PythonRuntime Python,
-    SimulationOptions Options,
-    NrpCoreOptions NrpCore,
-    TimeProvider Time,
-    ILogger Logger,
-    string WorkDirectory,
-    string HostDirectory,
-    ISimulationEventSink Events)
+/// <summary>What a <see cref="Simulation"/> and its parts need from their manager.</summary>
+internal sealed class SimulationServices
 {
+    public required IExperimentStorage Storage { get; init; }
+
+    public required IPythonRuntime Python { get; init; }
+
+    /// <summary>The folder of the Python packages shipped with NrpHost.Core.</summary>
+    public required string PythonPackages { get; init; }
+
+    public required SimulationOptions Options { get; init; }
+
+    public required NrpCoreOptions NrpCore { get; init; }
+
+    public required TimeProvider Time { get; init; }
+
+    public required ILogger Logger { get; init; }
+
+    /// <summary>Where simulation directories are made (absolute).</summary>
+    public required string WorkDirectory { get; init; }
+
+    /// <summary>The process's current directory at start-up, given back after an abandoned script.</summary>
+    public required string HostDirectory { get; init; }
+
+    public required ISimulationEventSink Events { get; init; }
+
     /// <summary>Where a log archive that could not be uploaded is kept. Default: <c>unsent-logs</c> in the work directory.</summary>
-    public string UnsentLogsDirectory { get; init; } = Path.Combine(WorkDirectory, "unsent-logs");
+    public required string UnsentLogsDirectory { get; init; }
+
+    public LogArchiveLimits ArchiveLimits => new(Options.MaxLogFileBytes, Options.MaxArchiveBytes);
+
+    /// <summary>Test seam: called at the start of each phase; whatever it throws is that phase's fault.</summary>
+    public Action<SimulationPhase>? FaultHook { get; init; }
 }
 
 /// <summary>Where a simulation reports what happens to it (the manager raises the public events).</summary>
@@ -31,4 +50,10 @@ internal interface ISimulationEventSink
     void Progress(int simulationId, string task, bool done);
 
     void ScriptAbandoned(int simulationId);
+}
+
+/// <summary>Test seam: registered by a test to make a phase throw.</summary>
+internal sealed class SimulationFaultInjection(Action<SimulationPhase> hook)
+{
+    public Action<SimulationPhase> Hook { get; } = hook;
 }

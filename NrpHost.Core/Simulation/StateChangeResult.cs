@@ -23,11 +23,17 @@ public enum StateChangeStatus
 }
 
 /// <summary>The outcome of <see cref="ISimulationManager.RequestStateAsync"/>.</summary>
-/// <param name="Status">How the request ended.</param>
-/// <param name="State">The simulation's state afterwards (the requested one on success).</param>
-/// <param name="Message">Why it did not succeed, when it did not.</param>
-public sealed record StateChangeResult(StateChangeStatus Status, SimulationState State, string? Message = null)
+public sealed record StateChangeResult
 {
+    /// <summary>How the request ended.</summary>
+    public required StateChangeStatus Status { get; init; }
+
+    /// <summary>The simulation's state afterwards (the requested one on success).</summary>
+    public SimulationState State { get; init; }
+
+    /// <summary>Why it did not succeed, when it did not.</summary>
+    public string? Message { get; init; }
+
     /// <summary>Whether the simulation is in the requested state.</summary>
     public bool Succeeded => Status is StateChangeStatus.Changed or StateChangeStatus.Unchanged;
 }

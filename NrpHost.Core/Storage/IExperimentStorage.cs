@@ -10,15 +10,31 @@ public interface IExperimentStorage
     /// </summary>
     Task StageAsync(ExperimentLocation experiment, string targetDirectory, CancellationToken cancellationToken = default);
 
-    /// <summary>Stores a file (a log archive) at the top level of the experiment.</summary>
-    Task UploadAsync(ExperimentLocation experiment, string fileName, Stream content, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Stores a file (a log archive) at the top level of the experiment, never over an existing one: when the name is
+    /// taken, a suffix is added. Returns the name it was stored under.
+    /// </summary>
+    Task<string> UploadAsync(ExperimentLocation experiment, string fileName, Stream content, CancellationToken cancellationToken = default);
 }
 
 /// <summary>An experiment in storage and the credentials to reach it.</summary>
 /// <param name="ExperimentId">The experiment's id (its folder name).</param>
-/// <param name="Token">The caller's bearer token, if any.</param>
-/// <param name="ContextId">The collab context id, if any.</param>
-public sealed record ExperimentLocation(string ExperimentId, string? Token = null, string? ContextId = null);
+public sealed record ExperimentLocation(string ExperimentId)
+{
+    /// <summary>The caller's bearer token, if any. Never printed.</summary>
+    public string? Token { get; init; }
+
+    /// <summary>The collab context id, if any.</summary>
+    public string? ContextId { get; init; }
+
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("ExperimentId = ").Append(ExperimentId)
+            .Append(", ContextId = ").Append(ContextId)
+            .Append(", Token = ").Append(Token is null ? "(none)" : "(hidden)");
+        return true;
+    }
+}
 
 /// <summary>Why a storage operation failed.</summary>
 public enum ExperimentStorageError

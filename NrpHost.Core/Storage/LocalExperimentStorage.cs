@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace NrpHost.Storage;
@@ -5,9 +7,12 @@ namespace NrpHost.Storage;
 /// <summary>Experiments are folders under <see cref="LocalStorageOptions.LocalRoot"/>.</summary>
 internal sealed class LocalExperimentStorage : IExperimentStorage
 {
-    public LocalExperimentStorage(IOptions<LocalStorageOptions> options)
+    private readonly ILogger _logger;
+
+    public LocalExperimentStorage(IOptions<LocalStorageOptions> options, ILoggerFactory? loggerFactory = null)
     {
         Root = ResolveRoot(options.Value.LocalRoot);
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("NrpHost.Storage");
     }
 
     /// <summary>The absolute experiments folder.</summary>
@@ -19,15 +24,32 @@ internal sealed class LocalExperimentStorage : IExperimentStorage
         await Task.Run(() => CopyTree(source, targetDirectory, topLevel: true, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task UploadAsync(ExperimentLocation experiment, string fileName, Stream content, CancellationToken cancellationToken = default)
+    public async Task<string> UploadAsync(ExperimentLocation experiment, string fileName, Stream content, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(experiment);
         ArgumentNullException.ThrowIfNull(content);
         var directory = ExperimentDirectory(experiment.ExperimentId);
-        var target = PathGuard.Resolve(directory, fileName);
-        var file = new FileStream(target, FileMode.Create, FileAccess.Write, FileShare.None, 81920, useAsync: true);
-        await using (file.ConfigureAwait(false))
+        for (var attempt = 0; ; attempt++)
         {
-            await content.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+            var name = ArchiveNames.WithSuffix(fileName, attempt);
+            var target = PathGuard.Resolve(directory, name);
+            FileStream file;
+            try
+            {
+                // CreateNew: an archive never replaces another one.
+                file = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true);
+            }
+            catch (IOException) when (File.Exists(target) && attempt < 1000)
+            {
+                continue;
+            }
+
+            await using (file.ConfigureAwait(false))
+            {
+                await content.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+            }
+
+            return name;
         }
     }
 
@@ -49,19 +71,25 @@ internal sealed class LocalExperimentStorage : IExperimentStorage
         return directory;
     }
 
-    private static void CopyTree(string source, string target, bool topLevel, CancellationToken cancellationToken)
+    /// <summary>
+    /// Copies regular files and folders only. Symbolic links (which could point anywhere on the machine), FIFOs,
+    /// sockets and devices (which could block or never end) are skipped with a log line and never opened.
+    /// </summary>
+    private void CopyTree(string source, string target, bool topLevel, CancellationToken cancellationToken)
     {
         foreach (var entry in new DirectoryInfo(source).EnumerateFileSystemInfos())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (entry.LinkTarget is not null)
+            var name = entry.Name;
+            var kind = SafeFile.KindOf(entry.FullName);
+            if (kind is EntryKind.SymbolicLink or EntryKind.Special)
             {
-                // Links could point anywhere on the machine; an experiment is its own files only.
+                StorageLog.EntrySkipped(_logger, Path.GetRelativePath(Root, entry.FullName),
+                    kind == EntryKind.SymbolicLink ? "it is a symbolic link" : "it is not a regular file");
                 continue;
             }
 
-            var name = entry.Name;
-            if (entry is DirectoryInfo directory)
+            if (kind == EntryKind.Directory)
             {
                 if (topLevel && name is "logs" or "__pycache__")
                 {
@@ -70,9 +98,9 @@ internal sealed class LocalExperimentStorage : IExperimentStorage
 
                 var sub = PathGuard.Resolve(target, name);
                 Directory.CreateDirectory(sub);
-                CopyTree(directory.FullName, sub, topLevel: false, cancellationToken);
+                CopyTree(entry.FullName, sub, topLevel: false, cancellationToken);
             }
-            else if (entry is FileInfo file)
+            else if (kind == EntryKind.RegularFile)
             {
                 if (topLevel && (name.EndsWith(".log", StringComparison.Ordinal) || name.EndsWith(".log.zip", StringComparison.Ordinal)))
                 {
@@ -84,9 +112,23 @@ internal sealed class LocalExperimentStorage : IExperimentStorage
                     continue;
                 }
 
-                file.CopyTo(PathGuard.Resolve(target, name));
+                CopyFile(entry.FullName, PathGuard.Resolve(target, name));
             }
         }
+    }
+
+    private void CopyFile(string source, string target)
+    {
+        // Checked again on the opened file: it may have been replaced since it was listed.
+        using var input = SafeFile.OpenRegular(source, out var refusal, allowHardLinks: true);
+        if (input is null)
+        {
+            StorageLog.EntrySkipped(_logger, Path.GetRelativePath(Root, source), refusal!);
+            return;
+        }
+
+        using var output = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920);
+        input.CopyTo(output);
     }
 
     internal static string ResolveRoot(string? configured)

@@ -52,6 +52,9 @@ internal sealed class ProxyExperimentStorage : IExperimentStorage
         }
     }
 
+    /// <summary>The proxy's base address, for reports.</summary>
+    public string ProxyUrl => _client.ProxyUrl;
+
     public async Task StageAsync(ExperimentLocation experiment, string targetDirectory, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(experiment);
@@ -67,7 +70,7 @@ internal sealed class ProxyExperimentStorage : IExperimentStorage
         StorageLog.Staged(_logger, experimentId, files.Count, _client.ProxyUrl);
     }
 
-    public async Task UploadAsync(ExperimentLocation experiment, string fileName, Stream content, CancellationToken cancellationToken = default)
+    public async Task<string> UploadAsync(ExperimentLocation experiment, string fileName, Stream content, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(experiment);
         ArgumentNullException.ThrowIfNull(content);
@@ -95,6 +98,7 @@ internal sealed class ProxyExperimentStorage : IExperimentStorage
             return true;
         }, cancellationToken).ConfigureAwait(false);
         StorageLog.Uploaded(_logger, fileName, experimentId);
+        return fileName;
     }
 
     /// <summary>The rest of <paramref name="content"/>, without a copy when it is a memory stream.</summary>

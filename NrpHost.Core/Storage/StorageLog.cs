@@ -19,4 +19,7 @@ internal static partial class StorageLog
 
     [LoggerMessage(EventId = 404, Level = LogLevel.Information, Message = "Experiments come from the NRP Storage Proxy at {ProxyUrl} (timeout {TimeoutSeconds} s, {MaxRetries} retries of reads)")]
     public static partial void ProxyConfigured(ILogger logger, string proxyUrl, double timeoutSeconds, int maxRetries);
+
+    [LoggerMessage(EventId = 405, Level = LogLevel.Warning, Message = "Staging skipped {Entry}: {Reason}")]
+    public static partial void EntrySkipped(ILogger logger, string entry, string reason);
 }

@@ -38,6 +38,8 @@ public sealed class ReferenceEnvironmentTests(PythonFixture python)
     [InlineData("host:host:90")]
     [InlineData("host:host")]
     [InlineData("mqtt://host:1883")]
+    [InlineData("host:0")]
+    [InlineData("host:65536")]
     public void Map_MalformedBroker_IsIgnored(string broker)
     {
         Assert.False(ReferenceEnvironment.Map(Configuration(new() { ["NRP_MQTT_BROKER_ADDRESS"] = broker })).ContainsKey("NrpHost:Mqtt:Broker"));

@@ -360,7 +360,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
         public Task StageAsync(ExperimentLocation experiment, string targetDirectory, CancellationToken cancellationToken = default) =>
             throw new ExperimentStorageException(error, "storage says no");
 
-        public Task UploadAsync(ExperimentLocation experiment, string fileName, Stream content, CancellationToken cancellationToken = default) =>
-            Task.CompletedTask;
+        public Task<string> UploadAsync(ExperimentLocation experiment, string fileName, Stream content, CancellationToken cancellationToken = default) =>
+            Task.FromResult(fileName);
     }
 }

@@ -9,7 +9,7 @@ public sealed class MqttPayloadsTests
     [Fact]
     public void Status_HasTheFourKeysInOrder_AsNumbersAndAWireState()
     {
-        var json = Encoding.UTF8.GetString(MqttPayloads.Status(SimulationState.Started, new SimulationClock(1.5, 0.25, 9.75, 25)));
+        var json = Encoding.UTF8.GetString(MqttPayloads.Status(SimulationState.Started, new SimulationClock { RealTime = 1.5, SimulationTime = 0.25, SimulationTimeLeft = 9.75, Iterations = 25 }));
 
         Assert.Equal("""{"realTime":1.5,"simulationTime":0.25,"state":"started","simulationTimeLeft":9.75}""", json);
     }
@@ -17,7 +17,7 @@ public sealed class MqttPayloadsTests
     [Fact]
     public void Status_NeverCarriesANonFiniteTime()
     {
-        var json = Encoding.UTF8.GetString(MqttPayloads.Status(SimulationState.Created, new SimulationClock(double.NaN, double.PositiveInfinity, 0, 0)));
+        var json = Encoding.UTF8.GetString(MqttPayloads.Status(SimulationState.Created, new SimulationClock { RealTime = double.NaN, SimulationTime = double.PositiveInfinity }));
 
         Assert.Equal("""{"realTime":0,"simulationTime":0,"state":"created","simulationTimeLeft":0}""", json);
     }
@@ -25,7 +25,7 @@ public sealed class MqttPayloadsTests
     [Fact]
     public void RuntimeError_HasTheSimulationIdAsAString()
     {
-        var json = Encoding.UTF8.GetString(MqttPayloads.RuntimeError(new SimulationError(3, "boom", "Runtime", "main_script.py", 2, -1, "x()")));
+        var json = Encoding.UTF8.GetString(MqttPayloads.RuntimeError(new SimulationError { SimulationId = 3, Message = "boom", ErrorType = "Runtime", FileName = "main_script.py", LineNumber = 2, Offset = -1, LineText = "x()" }));
 
         Assert.Equal("""{"sim_id":"3","msg":"boom","error_type":"Runtime","fileName":"main_script.py","line_number":2,"offset":-1,"line_text":"x()"}""", json);
     }

@@ -187,7 +187,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
 
         Assert.Equal(StateChangeStatus.Changed, stop.Status);
         Assert.Equal(SimulationState.Stopped, host.Manager.Find(0)!.State);
-        Assert.Equal(CreateSimulationStatus.Created, created.Status);
+        Assert.Equal(CreateSimulationStatus.Stopped, created.Status);
         Assert.DoesNotContain(SimulationState.Paused, states);
         Assert.Empty(Directory.EnumerateDirectories(host.WorkDirectory, "nrp.*"));
     }

@@ -26,7 +26,7 @@ public sealed class ProxyExperimentStorageTests : IAsyncLifetime
     }
 
     private static ExperimentLocation Exp(string id = "exp_0", string? token = FakeStorageProxy.Token, string? contextId = null) =>
-        new(id, token, contextId);
+        new(id) { Token = token, ContextId = contextId };
 
     private void BuildNested() =>
         _proxy.Experiment("exp_0")

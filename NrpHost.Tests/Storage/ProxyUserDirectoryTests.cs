@@ -66,10 +66,20 @@ public sealed class ProxyUserDirectoryTests : IAsyncLifetime
 
         Assert.Equal(ExperimentStorageError.Unavailable, error.Error);
         Assert.Contains("did not answer within 1 s", error.Message, StringComparison.Ordinal);
+    }
 
-        // Not remembered: once the proxy answers again, the token resolves.
-        _proxy.HangAll = false;
+    [Fact]
+    public async Task FindUserId_WhenTheProxyFails_IsNotRemembered_SoTheNextCallResolves()
+    {
+        // A failing proxy is not a verdict on the token: a one-call blip must not lock the user out.
+        _proxy.Inject(ProxyFault.WithStatus(503), r => r.RawPath == "/identity/me");
+        await using var host = new ProxyClientHost(_proxy.Url, s => s["NrpHost:Storage:MaxRetries"] = "0");
+
+        var error = await Assert.ThrowsAsync<ExperimentStorageException>(() => host.Users.FindUserIdAsync(FakeStorageProxy.Token).WaitAsync(Guard));
+
+        Assert.Equal(ExperimentStorageError.Unavailable, error.Error);
         Assert.Equal(FakeStorageProxy.User, await host.Users.FindUserIdAsync(FakeStorageProxy.Token).WaitAsync(Guard));
+        Assert.Equal(2, IdentityCalls);
     }
 
     [Fact]

@@ -117,8 +117,15 @@ public class MqttReconnectBenchmark
     /// <summary>One simulation, started, for the publisher to tick about.</summary>
     private sealed class OneRunningSimulation : ISimulationManager
     {
-        private readonly SimulationSnapshot _running = new(0, SimulationState.Started, "exp", "simulation_config.json", "main_script.py", "bench",
-            DateTimeOffset.UnixEpoch, null, new SimulationClock(1, 1, 1, 100));
+        private readonly SimulationSnapshot _running = new()
+        {
+            Id = 0,
+            State = SimulationState.Started,
+            ExperimentId = "exp",
+            Owner = "bench",
+            CreationDate = DateTimeOffset.UnixEpoch,
+            Clock = new SimulationClock { RealTime = 1, SimulationTime = 1, SimulationTimeLeft = 1, Iterations = 100 },
+        };
 
         public event EventHandler<SimulationStateChangedEventArgs>? StateChanged { add { } remove { } }
 

@@ -12,6 +12,7 @@ one counter write. It leaves Python only while paused.
 """
 
 import builtins
+import ctypes
 import linecache
 import logging
 import os
@@ -26,7 +27,7 @@ from nrphost import _output
 CTL_FLAGS = 0        # bit 0: paused, bit 1: stop requested (written by the host)
 CTL_STEPS = 1        # iterations done (written by run_loop)
 CTL_THREAD = 4       # threading.get_ident() of the script thread (written once)
-CTL_IN_SCRIPT = 5    # 1 while user code of main_script.py runs
+CTL_IN_USER = 5      # 1 while user code runs (client construction and initialize, the script, shutdown)
 CTL_RESUMED_AT = 6   # perf_counter_ns() when the script last left the pause gate (written off the hot path)
 FLAG_PAUSED = 1
 FLAG_STOP = 2
@@ -113,8 +114,6 @@ def _report(error_type, msg, file_name, line_number=-1, offset=-1, line_text="")
 
 def control_block(address, size=8):
     """A memoryview of ``size`` int64 slots at the native ``address`` owned by the host."""
-    import ctypes
-
     raw = (ctypes.c_char * (8 * size)).from_address(address)
     return memoryview(raw).cast("B").cast("q")
 
@@ -161,7 +160,18 @@ def _prefer_packages_of(root):
 
 
 class Session:
-    """One simulation's script, client and logs, on the simulation's thread."""
+    """One simulation's script, client and logs, on the simulation's thread.
+
+    From the client's construction until ``close`` the simulation directory is the process's current directory
+    and the first entry of ``sys.path``, as nrp-core runs everything (engines, functions, ``main_script.py``) from
+    the experiment folder. ``close`` puts both back.
+
+    User code (the client's construction and ``initialize``, the script, ``shutdown``) runs with ``CTL_IN_USER``
+    set: the host raises the stop signal in this thread only then (it checks the flag while holding the GIL). On
+    the way out the flag is cleared and a signal not delivered yet is dropped, with no Python-level call in
+    between (where a pending signal could be delivered), so the runner's own bookkeeping and clean-up are never
+    cut short by it.
+    """
 
     def __init__(self, sim_id, directory, script_name, ctl_address, wait, max_steps):
         self.sim_id = sim_id
@@ -177,6 +187,8 @@ class Session:
         self.tee = None
         self.file_logger = None
         self._file_handler = None
+        self._entered = None
+        self._ctid = None
 
     # -- set-up, on the simulation thread ------------------------------------------------------
 
@@ -188,7 +200,9 @@ class Session:
         """
         _output.set_category(self.category)
         _output.set_tee(self.tee)
-        self.ctl[4] = threading.get_ident()
+        ident = threading.get_ident()
+        self.ctl[CTL_THREAD] = ident
+        self._ctid = ctypes.c_ulong(ident)
 
     def open_logs(self):
         """Create ``simulation_<id>.log`` (this thread's output) and the script's ``file_logger``."""
@@ -222,13 +236,27 @@ class Session:
             return _report("Compile", "SyntaxError in (Line -1): %s" % err, self.script_name)
         return None
 
+    def _enter_directory(self):
+        """Make the simulation directory the current directory and the front of ``sys.path`` (once)."""
+        if self._entered is None:
+            self._entered = (os.getcwd(), list(sys.path), set(sys.modules))
+            os.chdir(self.directory)
+            sys.path.insert(0, self.directory)
+
     def create_client(self, factory_spec, address, config_file, args, roots=()):
         """Construct and initialise the nrp-core client. Returns a report on failure, else None."""
         self.bind_thread()
+        self._enter_directory()
         try:
             factory = load_factory(factory_spec, tuple(roots))
-            self.client = factory(address, experiment_folder=self.directory, config_file=config_file, args=args)
-            self.client.initialize()
+            ctl, ctid = self.ctl, self._ctid
+            ctl[CTL_IN_USER] = 1
+            try:
+                self.client = factory(address, experiment_folder=self.directory, config_file=config_file, args=args)
+                self.client.initialize()
+            finally:
+                ctl[CTL_IN_USER] = 0
+                _set_async_exc(ctid, None)
         except NRPStopExecution:
             raise
         except BaseException as err:  # noqa: BLE001 - every failure becomes a report
@@ -243,11 +271,9 @@ class Session:
 
     def run(self):
         """Execute the script. Returns ``(stopped, report_or_None)``."""
-        ctl = self.ctl
         self.bind_thread()
-        saved_path = list(sys.path)
-        saved_cwd = os.getcwd()
-        saved_modules = set(sys.modules)
+        self._enter_directory()
+        ctl, ctid = self.ctl, self._ctid
         scope = {
             "__name__": "__main__",
             "__file__": self.script_path,
@@ -261,13 +287,12 @@ class Session:
         report = None
         try:
             try:
-                os.chdir(self.directory)
-                sys.path.insert(0, self.directory)
-                ctl[5] = 1
+                ctl[CTL_IN_USER] = 1
                 try:
                     exec(self.code, scope)  # noqa: S102 - running the experiment's script is the point
                 finally:
-                    ctl[5] = 0
+                    ctl[CTL_IN_USER] = 0
+                    _set_async_exc(ctid, None)
             except NRPStopExecution:
                 stopped = True
             except NRPSimulationTimeout as err:
@@ -283,45 +308,55 @@ class Session:
                 report = self._report_from_exception(err, "Runtime", str(err) or type(err).__name__)
                 self._log_exception(err)
         except NRPStopExecution:
-            # The stop exception can land between the lines above; it still means "stopped".
+            # A stop signal that landed between the lines above still means "stopped".
             stopped = True
-        finally:
-            ctl[5] = 0
-            self._restore(saved_path, saved_cwd, saved_modules)
-            _output.flush_all()
-        return stopped or bool(ctl[0] & FLAG_STOP), report
-
-    def _restore(self, saved_path, saved_cwd, saved_modules):
-        sys.path[:] = saved_path
-        try:
-            os.chdir(saved_cwd)
-        except OSError:
-            pass
-        prefix = self.directory + os.sep
-        for name in list(sys.modules):
-            if name in saved_modules:
-                continue
-            module = sys.modules.get(name)
-            origin = getattr(module, "__file__", None) or ""
-            if origin.startswith(prefix):
-                del sys.modules[name]
+        scope.clear()
+        _output.flush_all()
+        return stopped or bool(ctl[CTL_FLAGS] & FLAG_STOP), report
 
     # -- clean-up ----------------------------------------------------------------------------------
 
     def shutdown_client(self):
-        """Shut the client down; returns an error text or None."""
+        """Shut the client down (its engines run their ``shutdown``); returns an error text or None."""
+        self.bind_thread()
         client, self.client = self.client, None
         if client is None:
             return None
+        ctl, ctid = self.ctl, self._ctid
         try:
-            client.shutdown()
-        except BaseException as err:  # noqa: BLE001
+            ctl[CTL_IN_USER] = 1
+            try:
+                client.shutdown()
+            finally:
+                ctl[CTL_IN_USER] = 0
+                _set_async_exc(ctid, None)
+        except BaseException as err:  # noqa: BLE001 - the stop signal included: shutdown is over either way
+            self._log_exception(err)
             return "%s: %s" % (type(err).__name__, err)
+        finally:
+            _output.flush_all()
         return None
 
     def close(self):
-        """Close the log files (after the script thread is done)."""
+        """Put the current directory and ``sys.path`` back, unload the experiment's modules, close the log files
+        and release the view of the control block (the host frees its memory after this)."""
         _output.flush_all()
+        if self._entered is not None:
+            cwd, path, modules = self._entered
+            self._entered = None
+            sys.path[:] = path
+            try:
+                os.chdir(cwd)
+            except OSError:
+                pass
+            prefix = self.directory + os.sep
+            for name in list(sys.modules):
+                if name in modules:
+                    continue
+                module = sys.modules.get(name)
+                origin = getattr(module, "__file__", None) or ""
+                if origin.startswith(prefix):
+                    del sys.modules[name]
         if self._file_handler is not None:
             self.file_logger.removeHandler(self._file_handler)
             self._file_handler.close()
@@ -330,6 +365,11 @@ class Session:
             _output.release_tee(self.tee)
             self.tee = None
         self.code = None
+        self.client = None
+        try:
+            self.ctl.release()
+        except (BufferError, ValueError):
+            pass
 
     # -- reports -----------------------------------------------------------------------------------
 
@@ -353,14 +393,34 @@ class Session:
         return _report(error_type, msg if msg is not None else str(err), file_name, line, offset, text)
 
     def _inside(self, path):
-        try:
-            return os.path.abspath(path).startswith(self.directory + os.sep)
-        except (TypeError, ValueError):
-            return False
+        return _inside(self.directory, path)
+
+
+def _inside(directory, path):
+    try:
+        return os.path.abspath(path).startswith(directory + os.sep)
+    except (TypeError, ValueError):
+        return False
+
+
+def where(thread_id, directory):
+    """Where a thread is, for a report about a phase that overran: ``(file, line, function)`` of its innermost
+    frame in the experiment's own files (relative to ``directory``), or None when it runs none of them."""
+    frame = sys._current_frames().get(thread_id)
+    directory = os.path.abspath(directory)
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if _inside(directory, path):
+            return os.path.relpath(path, directory), frame.f_lineno, frame.f_code.co_name
+        frame = frame.f_back
+    return None
 
 
 def interrupt(thread_id):
-    """Raise ``NRPStopExecution`` asynchronously in the given Python thread (GIL held by the caller)."""
-    import ctypes
+    """Raise ``NRPStopExecution`` asynchronously in the given Python thread (GIL held by the caller, which checked
+    that the thread runs user code)."""
+    return _set_async_exc(ctypes.c_ulong(thread_id), ctypes.py_object(NRPStopExecution))
 
-    return ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(NRPStopExecution))
+
+# No argtypes are set on this function object: None is passed as NULL, which drops a pending exception.
+_set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
