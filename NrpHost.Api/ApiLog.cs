@@ -34,4 +34,16 @@ internal static partial class ApiLog
 
     [LoggerMessage(509, LogLevel.Debug, "{Method} {Path} rejected with {StatusCode}: {Reason}")]
     public static partial void BadRequest(ILogger logger, string method, string path, int statusCode, string reason);
+
+    [LoggerMessage(510, LogLevel.Debug, "{Method} {Path} from origin {Origin} refused with 403: the origin is not in NrpHost:Api:CorsOrigins")]
+    public static partial void OriginRefused(ILogger logger, string method, string path, string origin);
+
+    [LoggerMessage(511, LogLevel.Warning, "Health check {Name} is now {Status}: {Description}")]
+    public static partial void HealthWorse(ILogger logger, string name, string status, string? description);
+
+    [LoggerMessage(512, LogLevel.Information, "Health check {Name} is {Status} again: {Description}")]
+    public static partial void HealthBetter(ILogger logger, string name, string status, string? description);
+
+    [LoggerMessage(513, LogLevel.Warning, "{Problem}")]
+    public static partial void AnonymousRemote(ILogger logger, string problem);
 }

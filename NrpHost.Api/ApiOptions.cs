@@ -16,9 +16,16 @@ public sealed class ApiOptions
 
     /// <summary>
     /// Browser origins allowed by CORS (e.g. <c>http://localhost:3000</c>). Empty (default): any origin, echoed
-    /// back, as the NRP backend's nginx does.
+    /// back, as the NRP backend's nginx does. When set, writes and WebSocket upgrades from other origins get 403.
     /// </summary>
     public IList<string> CorsOrigins { get; } = [];
+
+    /// <summary>
+    /// Whether the API may listen on a non-loopback address while callers cannot be identified (local storage: every
+    /// caller is every simulation's owner). When false (default) such a setup logs a warning at start-up and
+    /// <c>/health</c> reports <c>security</c> as degraded; the API serves anyway.
+    /// </summary>
+    public bool AllowAnonymousRemote { get; set; }
 
     /// <summary>The largest accepted request body, in bytes (413 above). Default 64 KiB.</summary>
     [Range(1024, 16 * 1024 * 1024)]

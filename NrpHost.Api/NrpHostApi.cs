@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using NrpHost.Api.Contracts;
 using NrpHost.Api.Endpoints;
+using NrpHost.Api.Health;
 using NrpHost.Api.Http;
 using NrpHost.Api.Identity;
 using NrpHost.Api.Messaging;
@@ -44,6 +45,8 @@ public static class NrpHostApi
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, NrpJsonContext.Default));
         builder.Services.AddCors();
         builder.Services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>, CorsSetup>();
+        builder.Services.AddHealthChecks().AddCheck<SecurityHealthCheck>("security");
+        builder.Services.TryAddSingleton<HealthChangeLog>();
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "NrpHost: NRP backend REST API";
@@ -52,11 +55,14 @@ public static class NrpHostApi
         }));
 
         var app = builder.Build();
+        SecurityHealthCheck.WarnAtStartup(app);
 
-        // Middleware: NRP error bodies around everything, then CORS (preflights end there with 204).
+        // Middleware: NRP error bodies around everything, then CORS (preflights end there with 204), then the origin
+        // rules CORS cannot enforce (cross-site writes, WebSocket upgrades), then MQTT over WebSocket.
         app.UseMiddleware<NrpErrorMiddleware>();
         app.UseCors();
         app.Use(AnswerOptions);
+        app.UseMiddleware<OriginPolicy>();
         app.UseMqttWebSockets();
 
         // Endpoints.

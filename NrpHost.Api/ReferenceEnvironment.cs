@@ -1,4 +1,5 @@
 using System.Globalization;
+using NrpHost.Messaging;
 
 namespace NrpHost.Api;
 
@@ -23,8 +24,8 @@ internal static class ReferenceEnvironment
     {
         var mapped = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
 
-        // A malformed broker address is ignored, as the reference falls back to its default.
-        if (configuration[BrokerVariable] is { Length: > 0 } broker && NrpHost.Messaging.MqttOptions.IsValidBrokerAddress(broker))
+        // A broker address that does not parse is ignored, as the reference falls back to its default.
+        if (configuration[BrokerVariable] is { Length: > 0 } broker && MqttOptions.IsValidBrokerAddress(broker))
         {
             AddIfUnset(configuration, mapped, "NrpHost:Mqtt:Broker", broker);
         }

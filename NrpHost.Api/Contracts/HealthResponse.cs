@@ -8,7 +8,10 @@ namespace NrpHost.Api.Contracts;
 /// <param name="Checks">
 /// The other parts by name: <c>storage</c> always, plus every health check registered in the host.
 /// </param>
-/// <param name="Mqtt">The MQTT status publisher, when MQTT is used (informational: it never makes the host unhealthy).</param>
+/// <param name="Mqtt">
+/// The MQTT status publisher, when MQTT is used. It never makes the host unhealthy; its check (<c>checks.mqtt</c>) is
+/// degraded while status cannot be published.
+/// </param>
 public sealed record HealthResponse(
     [property: JsonPropertyName("status")] string Status,
     [property: JsonPropertyName("python")] PythonHealth Python,
@@ -34,7 +37,11 @@ public sealed record ComponentHealth(
 /// <param name="Connected">Whether status messages currently reach the broker.</param>
 /// <param name="Broker">The broker, <c>host:port</c>.</param>
 /// <param name="Embedded">Whether it is the broker embedded in this process.</param>
+/// <param name="EmbeddedRunning">Whether the embedded broker runs (null with an external broker).</param>
+/// <param name="Problem">Why status does not reach the broker (e.g. <c>the embedded broker is not running: port 1883 is in use by another process</c>), or null.</param>
 public sealed record MqttHealth(
     [property: JsonPropertyName("connected")] bool Connected,
     [property: JsonPropertyName("broker")] string Broker,
-    [property: JsonPropertyName("embedded")] bool Embedded);
+    [property: JsonPropertyName("embedded")] bool Embedded,
+    [property: JsonPropertyName("embeddedRunning")] bool? EmbeddedRunning = null,
+    [property: JsonPropertyName("problem")] string? Problem = null);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using NrpHost.Api.Contracts;
+using NrpHost.Api.Http;
 using NrpHost.Messaging;
 using NrpHost.Python;
 
@@ -20,7 +21,7 @@ internal static class HealthEndpoints
     }
 
     internal static async Task<Results<Ok<HealthResponse>, JsonHttpResult<HealthResponse>>> GetHealthAsync(
-        IPythonRuntime python, HealthCheckService checks, IServiceProvider services, CancellationToken cancellationToken)
+        IPythonRuntime python, HealthCheckService checks, HealthChangeLog changes, IServiceProvider services, CancellationToken cancellationToken)
     {
         var status = python.GetStatus();
         var pythonHealth = new PythonHealth(
@@ -36,6 +37,7 @@ internal static class HealthEndpoints
             status.Error);
 
         var report = await checks.CheckHealthAsync(cancellationToken).ConfigureAwait(false);
+        changes.Record(report);
         var parts = report.Entries.ToDictionary(
             e => e.Key,
             e => new ComponentHealth(Name(e.Value.Status), e.Value.Description ?? e.Value.Exception?.Message),
@@ -43,7 +45,7 @@ internal static class HealthEndpoints
 
         var overall = report.Status;
         var mqtt = services.GetService<IMessagingHealth>();
-        var mqttHealth = mqtt is null ? null : new MqttHealth(mqtt.IsConnected, mqtt.Broker, mqtt.IsEmbeddedBroker);
+        var mqttHealth = mqtt is null ? null : new MqttHealth(mqtt.IsConnected, mqtt.Broker, mqtt.IsEmbeddedBroker, mqtt.EmbeddedBrokerRunning, mqtt.Problem);
         var body = new HealthResponse(Name(overall), pythonHealth, parts, mqttHealth);
         return overall == HealthStatus.Unhealthy
             ? TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using MQTTnet.AspNetCore;
 using MQTTnet.Server;
+using NrpHost.Api.Contracts;
 using NrpHost.DependencyInjection;
 using NrpHost.Messaging;
 
@@ -9,7 +10,8 @@ namespace NrpHost.Api.Messaging;
 /// <summary>
 /// MQTT over WebSocket on the API's own port, for browsers (the NRP Frontend), served by the embedded broker.
 /// Accepted at <c>/mqtt</c> and at <c>/</c> (the frontend's MQTT client connects to <c>ws://host:port</c> with no
-/// path). Only WebSocket upgrade requests are taken; every other request passes through.
+/// path). Only WebSocket upgrade requests are taken; every other request passes through. While the embedded broker is
+/// not running (another process holds its port) upgrades are answered 503 with the reason.
 /// </summary>
 internal static class MqttWebSocketExtensions
 {
@@ -28,7 +30,7 @@ internal static class MqttWebSocketExtensions
     /// <summary>Accepts MQTT WebSocket connections when the embedded broker is used (not with an external broker).</summary>
     public static WebApplication UseMqttWebSockets(this WebApplication app)
     {
-        if (app.Services.GetService<IMessagingHealth>() is not { IsEmbeddedBroker: true })
+        if (app.Services.GetService<IMessagingHealth>() is not { IsEmbeddedBroker: true } messaging)
         {
             return app;
         }
@@ -40,6 +42,19 @@ internal static class MqttWebSocketExtensions
             if (!context.WebSockets.IsWebSocketRequest || context.Request.Path.Value is not (Path or "/" or ""))
             {
                 await next(context);
+                return;
+            }
+
+            if (messaging.EmbeddedBrokerRunning == false)
+            {
+                var reason = messaging.Problem ?? "the embedded broker is not running";
+                // Accepting would hand the browser a connection nobody serves; say why instead.
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                await context.Response.WriteAsJsonAsync(
+                    new ErrorResponse($"MQTT over WebSocket is not available: {reason}", ErrorResponse.ServerErrorType, reason),
+                    NrpJsonContext.Default.ErrorResponse,
+                    "application/json; charset=utf-8",
+                    context.RequestAborted);
                 return;
             }
 

@@ -32,6 +32,7 @@ public static class NrpHostServiceCollectionExtensions
 
         Bind<SimulationOptions>(services, configuration, SimulationOptions.SectionName);
         Bind<NrpCoreOptions>(services, configuration, NrpCoreOptions.SectionName);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NrpCoreOptions>, NrpCoreOptionsValidator>());
         Bind<LocalStorageOptions>(services, configuration, LocalStorageOptions.SectionName);
         Bind<ProxyStorageOptions>(services, configuration, ProxyStorageOptions.SectionName);
         Bind<MqttOptions>(services, configuration, MqttOptions.SectionName);

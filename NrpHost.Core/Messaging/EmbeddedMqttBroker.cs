@@ -10,21 +10,26 @@ namespace NrpHost.Messaging;
 /// <summary>
 /// The MQTTnet broker NrpHost starts when no external broker is configured: TCP on
 /// <see cref="MqttOptions.EmbeddedPort"/> bound to <see cref="MqttOptions.EmbeddedBindAddress"/>, plus every
-/// <see cref="IMqttServerAdapter"/> the host registered (the Api adds MQTT over WebSocket on its own port).
+/// <see cref="IMqttServerAdapter"/> the host registered (the Api adds MQTT over WebSocket on its own port). Who may do
+/// what on it is <see cref="EmbeddedBrokerPolicy"/>.
 /// </summary>
 internal sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
 {
     private readonly MqttOptions _options;
     private readonly List<IMqttServerAdapter> _hostAdapters;
+    private readonly MqttPublisherIdentity _publisher;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private MqttServer? _server;
+    private volatile string? _notRunningReason = "not started yet";
     private int _disposed;
 
-    public EmbeddedMqttBroker(IOptions<MqttOptions> options, IEnumerable<IMqttServerAdapter> hostAdapters, ILogger<EmbeddedMqttBroker> logger)
+    public EmbeddedMqttBroker(
+        IOptions<MqttOptions> options, IEnumerable<IMqttServerAdapter> hostAdapters, MqttPublisherIdentity publisher, ILogger<EmbeddedMqttBroker> logger)
     {
         _options = options.Value;
         _hostAdapters = hostAdapters.ToList();
+        _publisher = publisher;
         _logger = logger;
     }
 
@@ -33,6 +38,9 @@ internal sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
 
     /// <summary>True while the broker runs.</summary>
     public bool IsRunning => _server?.IsStarted == true;
+
+    /// <summary>Why the broker is not running (for example <c>port 1883 is in use by another process</c>), or null while it runs.</summary>
+    public string? NotRunningReason => IsRunning ? null : _notRunningReason ?? "stopped";
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -60,21 +68,27 @@ internal sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
 
             // A new factory per start: its TCP adapter belongs to this server instance only.
             var factory = new MqttServerFactory();
-            var server = factory.CreateMqttServer(builder.Build(), factory.DefaultServerAdapters.Select(create => create(factory)).Concat(_hostAdapters).ToList());
+            var adapters = factory.DefaultServerAdapters.Select(create => create(factory)).Concat(_hostAdapters)
+                .Select(adapter => (IMqttServerAdapter)new ClientIdAssigningAdapter(adapter, _logger)).ToList();
+            var server = factory.CreateMqttServer(builder.Build(), adapters);
+            new EmbeddedBrokerPolicy(_publisher, _options.Prefix, _logger).Attach(server);
             try
             {
                 await server.StartAsync().ConfigureAwait(false);
             }
             catch (SocketException ex)
             {
-                // The host keeps running; the publisher keeps trying to reach the port (another broker may serve it).
-                var endpoint = bind.ToString();
-                MessagingLog.BrokerPortUnavailable(_logger, endpoint, _options.EmbeddedPort, ex.Message);
+                // The host keeps running without status; the publisher does not connect to whatever holds the port.
+                _notRunningReason = ex.SocketErrorCode == SocketError.AddressAlreadyInUse
+                    ? $"port {_options.EmbeddedPort} is in use by another process"
+                    : $"cannot listen on {bind}:{_options.EmbeddedPort}: {ex.Message}";
+                MessagingLog.BrokerPortUnavailable(_logger, bind.ToString(), _options.EmbeddedPort, _notRunningReason);
                 server.Dispose();
                 return;
             }
 
             _server = server;
+            _notRunningReason = null;
             var address = bind.ToString();
             var others = _hostAdapters.Count > 0 ? " and on the host's other adapters (WebSocket)" : string.Empty;
             MessagingLog.BrokerStarted(_logger, address, _options.EmbeddedPort, others);
@@ -96,6 +110,7 @@ internal sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
             }
 
             _server = null;
+            _notRunningReason = "stopped";
             try
             {
                 await server.StopAsync(new MqttServerStopOptionsBuilder().Build()).ConfigureAwait(false);

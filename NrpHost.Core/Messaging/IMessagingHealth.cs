@@ -11,4 +11,13 @@ public interface IMessagingHealth
 
     /// <summary>True when the broker is the one embedded in this process.</summary>
     bool IsEmbeddedBroker { get; }
+
+    /// <summary>Whether the embedded broker runs; null when an external broker is configured.</summary>
+    bool? EmbeddedBrokerRunning { get; }
+
+    /// <summary>
+    /// Why status does not reach the broker (for example <c>the embedded broker is not running: port 1883 is in use by
+    /// another process</c>), or null while it does or before the first connection attempt ended.
+    /// </summary>
+    string? Problem { get; }
 }

@@ -26,7 +26,7 @@ internal static partial class MessagingLog
     [LoggerMessage(EventId = 306, Level = LogLevel.Information, Message = "Embedded MQTT broker stopped")]
     public static partial void BrokerStopped(ILogger logger);
 
-    [LoggerMessage(EventId = 307, Level = LogLevel.Error, Message = "Embedded MQTT broker cannot listen on {Address}:{Port}: {Reason}. Set NrpHost:Mqtt:EmbeddedPort to a free port, or NrpHost:Mqtt:Broker to use an existing broker")]
+    [LoggerMessage(EventId = 307, Level = LogLevel.Error, Message = "Embedded MQTT broker cannot listen on {Address}:{Port}: {Reason}. No status is published until it can. Set NrpHost:Mqtt:EmbeddedPort to a free port, or set NrpHost:Mqtt:Broker to {Address}:{Port} to use the broker already there on purpose")]
     public static partial void BrokerPortUnavailable(ILogger logger, string address, int port, string reason);
 
     [LoggerMessage(EventId = 308, Level = LogLevel.Debug, Message = "MQTT status queue full; the oldest message was dropped")]
@@ -34,4 +34,19 @@ internal static partial class MessagingLog
 
     [LoggerMessage(EventId = 309, Level = LogLevel.Error, Message = "MQTT status publisher could not read the simulations at start; status of simulations created earlier starts with their next state change")]
     public static partial void ListFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 310, Level = LogLevel.Debug, Message = "MQTT client from {Endpoint} connected without a client id; assigned {ClientId}")]
+    public static partial void ClientIdAssigned(ILogger logger, string endpoint, string clientId);
+
+    [LoggerMessage(EventId = 311, Level = LogLevel.Warning, Message = "Embedded MQTT broker refused a connection from {Endpoint} (client id {ClientId}): {Reason}")]
+    public static partial void ConnectionRefused(ILogger logger, string endpoint, string clientId, string reason);
+
+    [LoggerMessage(EventId = 312, Level = LogLevel.Warning, Message = "Embedded MQTT broker refused a publish by {ClientId} on {Topic} (retained: {Retained}): {Reason}. Further refusals for this client are logged at debug level")]
+    public static partial void PublishRefused(ILogger logger, string clientId, string topic, bool retained, string reason);
+
+    [LoggerMessage(EventId = 313, Level = LogLevel.Debug, Message = "Embedded MQTT broker refused a publish by {ClientId} on {Topic}: {Reason}")]
+    public static partial void PublishRefusedAgain(ILogger logger, string clientId, string topic, string reason);
+
+    [LoggerMessage(EventId = 314, Level = LogLevel.Warning, Message = "MQTT broker {Broker} is shared and NrpHost:Mqtt:Prefix is empty: simulation ids start at 0 in every host, so hosts that share a broker need distinct prefixes or their status messages mix")]
+    public static partial void SharedBrokerWithoutPrefix(ILogger logger, string broker);
 }

@@ -1,11 +1,21 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 
 namespace NrpHost.Messaging;
 
-/// <summary>Where the status publisher connects: the external broker, or the embedded one.</summary>
+/// <summary>
+/// A broker's address: where the status publisher connects, and what nrp-core's data-transfer engine is given as
+/// <c>MQTTBroker</c>. <see cref="TryParse"/> is the one parser for every broker address NrpHost reads
+/// (<c>NrpHost:Mqtt:Broker</c>, <c>NRP_MQTT_BROKER_ADDRESS</c>, <c>NrpHost:NrpCore:MqttBroker</c>), and
+/// <see cref="ToString"/> the one way it is written back.
+/// </summary>
 internal sealed record MqttBrokerAddress(string Host, int Port, bool IsEmbedded)
 {
+    /// <summary>The port a bare host means, as the reference's default <c>localhost:1883</c>.</summary>
+    public const int DefaultPort = 1883;
+
+    /// <summary><c>host:port</c>, or <c>[v6]:port</c> for an IPv6 address.</summary>
     public override string ToString() => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 
     public static MqttBrokerAddress From(MqttOptions options)
@@ -19,7 +29,11 @@ internal sealed record MqttBrokerAddress(string Host, int Port, bool IsEmbedded)
 
         // A wildcard bind address is reached through loopback.
         var host = options.EmbeddedBindAddress;
-        if (IPAddress.TryParse(host, out var bind))
+        if (string.IsNullOrWhiteSpace(host) || string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            host = IPAddress.Loopback.ToString();
+        }
+        else if (IPAddress.TryParse(host, out var bind))
         {
             if (bind.Equals(IPAddress.Any))
             {
@@ -34,7 +48,11 @@ internal sealed record MqttBrokerAddress(string Host, int Port, bool IsEmbedded)
         return new MqttBrokerAddress(host, options.EmbeddedPort, IsEmbedded: true);
     }
 
-    /// <summary>Parses <c>host:port</c> (also <c>[v6]:port</c>); a bare host gets port 1883 like the reference's default.</summary>
+    /// <summary>
+    /// Parses <c>host:port</c>, <c>[v6]:port</c>, a bare host or a bracketed IPv6 address (port 1883). The host must
+    /// be a DNS name or an IP address; a URL (<c>mqtt://…</c>), an unbracketed IPv6 address with a port, spaces,
+    /// quotes or a port outside 1–65535 are refused.
+    /// </summary>
     public static bool TryParse(string? value, out MqttBrokerAddress address)
     {
         address = null!;
@@ -44,13 +62,8 @@ internal sealed record MqttBrokerAddress(string Host, int Port, bool IsEmbedded)
         }
 
         value = value.Trim();
-        if (value.Contains("://", StringComparison.Ordinal))
-        {
-            return false;
-        }
-
         string host;
-        var port = 1883;
+        var port = DefaultPort;
         if (value.StartsWith('['))
         {
             var end = value.IndexOf(']', StringComparison.Ordinal);
@@ -65,13 +78,18 @@ internal sealed record MqttBrokerAddress(string Host, int Port, bool IsEmbedded)
             {
                 return false;
             }
+
+            if (!IPAddress.TryParse(host, out var v6) || v6.AddressFamily != AddressFamily.InterNetworkV6)
+            {
+                return false;
+            }
         }
         else
         {
             var colon = value.LastIndexOf(':');
             if (colon >= 0 && value.IndexOf(':', StringComparison.Ordinal) != colon)
             {
-                return false; // a bare IPv6 address needs brackets
+                return false; // an IPv6 address needs brackets, so its port can be told apart
             }
 
             host = colon < 0 ? value : value[..colon];
@@ -79,11 +97,11 @@ internal sealed record MqttBrokerAddress(string Host, int Port, bool IsEmbedded)
             {
                 return false;
             }
-        }
 
-        if (host.Length == 0)
-        {
-            return false;
+            if (Uri.CheckHostName(host) is not (UriHostNameType.Dns or UriHostNameType.IPv4))
+            {
+                return false;
+            }
         }
 
         address = new MqttBrokerAddress(host, port, IsEmbedded: false);

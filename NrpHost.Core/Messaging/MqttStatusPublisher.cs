@@ -1,11 +1,10 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Formatter;
+using MQTTnet.Packets;
 using MQTTnet.Protocol;
 using NrpHost.Simulation;
 
@@ -16,10 +15,17 @@ namespace NrpHost.Messaging;
 /// change), the shutdown progress messages and <c>runtime_error</c> reports over MQTT.
 /// </summary>
 /// <remarks>
+/// State messages are retained, so a subscriber that joins late gets the current state at once. Each carries an
+/// MQTT 5 message expiry of 10 s, renewed every second while the simulation is not final, so a broker that honours
+/// it (Mosquitto) forgets a finished or crashed host's state by itself without an empty message reaching any
+/// subscriber. On the embedded broker the final state is followed by an empty retained message, which the broker
+/// turns into a silent clear (<see cref="EmbeddedBrokerPolicy"/>).
+/// <para>
 /// Event handlers only enqueue into a bounded channel; one background loop publishes, another keeps the
 /// connection (exponential back-off up to <see cref="MaxRetryDelay"/>). While the broker is away messages are
 /// dropped (status is periodic), so a simulation never waits for the broker. Publish errors are counted
 /// (<c>nrphost.mqtt.publish.errors</c>) and logged, never thrown into the simulation.
+/// </para>
 /// </remarks>
 internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IAsyncDisposable
 {
@@ -29,11 +35,16 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
     private static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(5);
     private const int QueueCapacity = 1024;
 
+    /// <summary>How long a broker keeps a retained state message that is not renewed (whole seconds; tests shorten it).</summary>
+    internal TimeSpan RetainedStatusExpiry { get; set; } = TimeSpan.FromSeconds(10);
+
     private readonly ISimulationManager _manager;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly string _prefix;
     private readonly MqttBrokerAddress _address;
+    private readonly MqttPublisherIdentity _identity;
+    private readonly EmbeddedMqttBroker _broker;
     private readonly MqttClientOptions _clientOptions;
     private readonly IMqttClient _client;
     private readonly Channel<Outgoing> _queue;
@@ -41,26 +52,39 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
     private readonly HashSet<int> _active = [];
     private readonly CancellationTokenSource _stopping = new();
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile string? _problem;
     private Task _loops = Task.CompletedTask;
     private int _started;
     private int _disposed;
 
-    public MqttStatusPublisher(ISimulationManager manager, IOptions<MqttOptions> options, TimeProvider time, ILogger<MqttStatusPublisher> logger)
+    public MqttStatusPublisher(
+        ISimulationManager manager,
+        IOptions<MqttOptions> options,
+        MqttPublisherIdentity identity,
+        EmbeddedMqttBroker broker,
+        TimeProvider time,
+        ILogger<MqttStatusPublisher> logger)
     {
         _manager = manager;
         _time = time;
         _logger = logger;
         _prefix = options.Value.Prefix ?? string.Empty;
         _address = MqttBrokerAddress.From(options.Value);
-        ClientId = NewClientId(_prefix);
+        _identity = identity;
+        _broker = broker;
 
+        // MQTT 5 for the message expiry of retained state messages (Mosquitto ≥ 1.6 and the embedded broker speak it).
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(_address.Host, _address.Port)
             .WithClientId(ClientId)
             .WithCleanSession(true)
-            .WithProtocolVersion(MqttProtocolVersion.V311)
+            .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithTimeout(OperationTimeout);
-        if (!string.IsNullOrEmpty(options.Value.Username))
+        if (_address.IsEmbedded)
+        {
+            builder = builder.WithCredentials("nrphost", identity.Secret);
+        }
+        else if (!string.IsNullOrEmpty(options.Value.Username))
         {
             builder = builder.WithCredentials(options.Value.Username, options.Value.Password ?? string.Empty);
         }
@@ -77,14 +101,20 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
             });
     }
 
-    /// <summary>This publisher's MQTT client id: <c>nrphost_[&lt;prefix&gt;_]&lt;random&gt;</c>, unique per host instance.</summary>
-    public string ClientId { get; }
+    /// <summary>This publisher's MQTT client id (<see cref="MqttPublisherIdentity.ClientId"/>).</summary>
+    public string ClientId => _identity.ClientId;
 
     public bool IsConnected => _client.IsConnected;
 
     public string Broker => _address.ToString();
 
     public bool IsEmbeddedBroker => _address.IsEmbedded;
+
+    public bool? EmbeddedBrokerRunning => _address.IsEmbedded ? _broker.IsRunning : null;
+
+    public string? Problem => IsConnected ? null
+        : _address.IsEmbedded && !_broker.IsRunning ? $"the embedded broker is not running: {_broker.NotRunningReason}"
+        : _problem;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -96,6 +126,11 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
         _manager.StateChanged += OnStateChanged;
         _manager.RuntimeError += OnRuntimeError;
         _manager.Progress += OnProgress;
+        if (!_address.IsEmbedded && _prefix.Length == 0)
+        {
+            MessagingLog.SharedBrokerWithoutPrefix(_logger, Broker);
+        }
+
         try
         {
             var existing = _manager.List().Where(s => !s.State.IsFinal()).Select(s => s.Id).ToList();
@@ -173,7 +208,12 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
             }
 
             // Under the lock, so a tick that read the previous state cannot be queued after this one.
-            Enqueue(simulation.Id, MqttTopics.Status, MqttPayloads.Status(simulation.State, simulation.Clock));
+            EnqueueState(simulation.Id, simulation.State, simulation.Clock);
+            if (simulation.State.IsFinal() && _address.IsEmbedded)
+            {
+                // Nothing stale stays retained; the embedded broker clears without sending the empty message on.
+                _queue.Writer.TryWrite(new Outgoing(MqttTopics.For(_prefix, simulation.Id, MqttTopics.Status), MqttTopics.Status, [], Retain: true));
+            }
         }
     }
 
@@ -189,7 +229,11 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
     }
 
     private void Enqueue(int simulationId, string kind, byte[] payload) =>
-        _queue.Writer.TryWrite(new Outgoing(MqttTopics.For(_prefix, simulationId, kind), kind, payload));
+        _queue.Writer.TryWrite(new Outgoing(MqttTopics.For(_prefix, simulationId, kind), kind, payload, Retain: false));
+
+    private void EnqueueState(int simulationId, SimulationState state, SimulationClock clock) =>
+        _queue.Writer.TryWrite(new Outgoing(
+            MqttTopics.For(_prefix, simulationId, MqttTopics.Status), MqttTopics.Status, MqttPayloads.Status(state, clock), Retain: true));
 
     private async Task TickLoopAsync(CancellationToken cancellationToken)
     {
@@ -203,7 +247,7 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
                     var snapshot = _manager.Find(id);
                     if (snapshot is not null && !snapshot.State.IsFinal())
                     {
-                        Enqueue(id, MqttTopics.Status, MqttPayloads.Status(snapshot.State, snapshot.Clock));
+                        EnqueueState(id, snapshot.State, snapshot.Clock);
                     }
                 }
             }
@@ -221,12 +265,17 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
                 continue;
             }
 
-            var application = new MqttApplicationMessageBuilder()
+            var builder = new MqttApplicationMessageBuilder()
                 .WithTopic(message.Topic)
                 .WithPayload(message.Payload)
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtMostOnce)
-                .WithRetainFlag(false)
-                .Build();
+                .WithRetainFlag(message.Retain);
+            if (message.Retain && message.Payload.Length > 0)
+            {
+                builder = builder.WithMessageExpiryInterval((uint)RetainedStatusExpiry.TotalSeconds);
+            }
+
+            var application = builder.Build();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(OperationTimeout);
             try
@@ -262,16 +311,21 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
                 continue;
             }
 
+            string reason, problem;
             try
             {
                 Volatile.Write(ref _disconnected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(OperationTimeout);
-                await _client.ConnectAsync(_clientOptions, timeout.Token).ConfigureAwait(false);
-                MessagingLog.Connected(_logger, ClientId, Broker);
-                delay = FirstRetryDelay;
-                failing = false;
-                continue;
+                var refusal = await TryConnectAsync(cancellationToken).ConfigureAwait(false);
+                if (refusal is null)
+                {
+                    MessagingLog.Connected(_logger, ClientId, Broker);
+                    delay = FirstRetryDelay;
+                    failing = false;
+                    _problem = null;
+                    continue;
+                }
+
+                reason = problem = refusal;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -281,19 +335,21 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                var reason = ex.InnerException?.Message ?? ex.Message;
-                if (!failing)
-                {
-                    MessagingLog.ConnectFailed(_logger, Broker, reason, MaxRetryDelay.TotalMilliseconds);
-                }
-                else
-                {
-                    MessagingLog.ConnectFailedAgain(_logger, Broker, reason, delay.TotalMilliseconds);
-                }
-
-                failing = true;
+                reason = ex.InnerException?.Message ?? ex.Message;
+                problem = $"cannot reach {Broker}: {reason}";
             }
 
+            _problem = problem;
+            if (!failing)
+            {
+                MessagingLog.ConnectFailed(_logger, Broker, reason, MaxRetryDelay.TotalMilliseconds);
+            }
+            else
+            {
+                MessagingLog.ConnectFailedAgain(_logger, Broker, reason, delay.TotalMilliseconds);
+            }
+
+            failing = true;
             try
             {
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
@@ -305,6 +361,35 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
 
             delay = NextDelay(delay);
         }
+    }
+
+    /// <summary>
+    /// Connects, and returns null; or returns why it did not: the embedded broker is not running, or the broker that
+    /// answered on its port is not it (it did not answer with <see cref="MqttPublisherIdentity.BrokerProof"/>).
+    /// </summary>
+    private async Task<string?> TryConnectAsync(CancellationToken cancellationToken)
+    {
+        if (_address.IsEmbedded && !_broker.IsRunning)
+        {
+            return $"the embedded broker is not running: {_broker.NotRunningReason}";
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(OperationTimeout);
+        var result = await _client.ConnectAsync(_clientOptions, timeout.Token).ConfigureAwait(false);
+        if (result.ResultCode != MqttClientConnectResultCode.Success)
+        {
+            return $"{Broker} refused the connection ({result.ResultCode} {result.ReasonString})";
+        }
+
+        if (!_address.IsEmbedded
+            || result.UserProperties?.Any(p => p.Name == EmbeddedBrokerPolicy.BrokerProperty && p.ReadValueAsString() == _identity.BrokerProof) == true)
+        {
+            return null;
+        }
+
+        await _client.TryDisconnectAsync().ConfigureAwait(false);
+        return $"another broker answers on {Broker}, not this host's embedded broker; status is not published there";
     }
 
     /// <summary>The back-off: doubles from <see cref="FirstRetryDelay"/> up to <see cref="MaxRetryDelay"/>.</summary>
@@ -321,23 +406,7 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
         return Task.CompletedTask;
     }
 
-    internal static string NewClientId(string prefix)
-    {
-        var id = new StringBuilder("nrphost_");
-        foreach (var c in prefix.Where(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-').Take(32))
-        {
-            id.Append(c);
-        }
-
-        if (id.Length > "nrphost_".Length)
-        {
-            id.Append('_');
-        }
-
-        return id.Append(RandomNumberGenerator.GetHexString(12, lowercase: true)).ToString();
-    }
-
     private static KeyValuePair<string, object?> Kind(string kind) => new("topic", kind);
 
-    private sealed record Outgoing(string Topic, string Kind, byte[] Payload);
+    private sealed record Outgoing(string Topic, string Kind, byte[] Payload, bool Retain);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using NrpHost.Messaging;
 
 namespace NrpHost.NrpCore;
 
@@ -21,25 +22,12 @@ internal static class NrpCoreOverrides
         {
             string.Create(CultureInfo.InvariantCulture, $"-o EngineConfigs.{engineIndex}.simulationID=\"{simulationId}\""),
         };
-        if (IsValidBroker(broker))
+        if (MqttBrokerAddress.TryParse(broker, out var address))
         {
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"-o EngineConfigs.{engineIndex}.MQTTBroker=\"{broker}\""));
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"-o EngineConfigs.{engineIndex}.MQTTBroker=\"{address}\""));
         }
 
         parts.Add(string.Create(CultureInfo.InvariantCulture, $"-o EngineConfigs.{engineIndex}.MQTTPrefix=\"{prefix}\""));
         return string.Join(' ', parts);
-    }
-
-    /// <summary>A broker address is <c>host:port</c> with exactly one colon and a port from 1 to 65535.</summary>
-    public static bool IsValidBroker(string? broker)
-    {
-        if (string.IsNullOrWhiteSpace(broker) || broker.Contains(' ', StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        var parts = broker.Split(':');
-        return parts.Length == 2 && parts[0].Length > 0
-            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535;
     }
 }

@@ -48,10 +48,10 @@ public sealed class MqttWebSocketTests : IAsyncLifetime
         using var tcp = new MqttClientFactory().CreateMqttClient();
         await tcp.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _brokerPort).Build());
 
-        await tcp.PublishStringAsync("ws_test/nrp_simulation/7/status", """{"state":"paused"}""");
+        await tcp.PublishStringAsync("ws_test/nrp_simulation/7/data", """[{"topic":"ws_test/nrp_simulation/7/data/x","type":"y"}]""");
 
-        var message = await browser.WaitForAsync("ws_test/nrp_simulation/7/status", _ => true);
-        Assert.Equal("paused", message.State);
+        var message = await browser.WaitForAsync("ws_test/nrp_simulation/7/data", _ => true);
+        Assert.StartsWith("[{", message.Payload, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -37,12 +37,19 @@ public sealed class ReferenceEnvironmentTests(PythonFixture python)
     [InlineData("")]
     [InlineData("host:host:90")]
     [InlineData("host:host")]
+    [InlineData("mqtt://host:1883")]
     [InlineData("host:0")]
     [InlineData("host:65536")]
     public void Map_MalformedBroker_IsIgnored(string broker)
     {
         Assert.False(ReferenceEnvironment.Map(Configuration(new() { ["NRP_MQTT_BROKER_ADDRESS"] = broker })).ContainsKey("NrpHost:Mqtt:Broker"));
     }
+
+    [Theory]
+    [InlineData("mqtt-broker")]
+    [InlineData("[fd00::5]:1884")]
+    public void Map_BareHostAndIPv6Broker_AreKept(string broker) =>
+        Assert.Equal(broker, ReferenceEnvironment.Map(Configuration(new() { ["NRP_MQTT_BROKER_ADDRESS"] = broker }))["NrpHost:Mqtt:Broker"]);
 
     [Fact]
     public void Map_ExplicitSettingsWin_AndUnsetVariablesMapToNothing()

@@ -66,8 +66,13 @@ public sealed class ApiHost : IAsyncDisposable
             services?.Invoke(builder.Services);
         });
         await host._app.StartAsync();
-        var address = host._app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        host.BaseAddress = new Uri(address);
+        var address = new UriBuilder(host._app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+        if (address.Host is "0.0.0.0" or "[::]")
+        {
+            address.Host = "127.0.0.1"; // listening on every interface: talk to it over loopback
+        }
+
+        host.BaseAddress = address.Uri;
         host.Client = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
         return host;
     }

@@ -43,28 +43,70 @@ public sealed class MqttTopicsTests
 public sealed class MqttBrokerAddressTests
 {
     [Theory]
-    [InlineData("localhost:1883", "localhost", 1883)]
-    [InlineData("mosquitto:1884", "mosquitto", 1884)]
-    [InlineData("broker", "broker", 1883)]
-    [InlineData("[::1]:1885", "::1", 1885)]
-    public void TryParse_AcceptsHostAndPort(string value, string host, int port)
+    [InlineData("localhost:1883", "localhost", 1883, "localhost:1883")]
+    [InlineData("mosquitto:1884", "mosquitto", 1884, "mosquitto:1884")]
+    [InlineData("broker", "broker", 1883, "broker:1883")]
+    [InlineData("10.0.0.7", "10.0.0.7", 1883, "10.0.0.7:1883")]
+    [InlineData(" mqtt.lab.example:8883 ", "mqtt.lab.example", 8883, "mqtt.lab.example:8883")]
+    [InlineData("[::1]:1885", "::1", 1885, "[::1]:1885")]
+    [InlineData("[fd00::5]", "fd00::5", 1883, "[fd00::5]:1883")]
+    public void TryParse_AcceptsHostPort_BareHost_AndBracketedIPv6(string value, string host, int port, string written)
     {
         Assert.True(MqttBrokerAddress.TryParse(value, out var address));
         Assert.Equal(host, address.Host);
         Assert.Equal(port, address.Port);
+        Assert.Equal(written, address.ToString());
     }
 
     [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
     [InlineData("mqtt://localhost:1883")]
     [InlineData("localhost:http")]
     [InlineData("localhost:0")]
+    [InlineData("localhost:65536")]
+    [InlineData("localhost:")]
+    [InlineData("localhost:-1")]
     [InlineData("::1:1883")]
+    [InlineData("::1")]
     [InlineData(":1883")]
-    public void TryParse_RefusesWhatIsNotHostPort(string value) => Assert.False(MqttBrokerAddress.TryParse(value, out _));
+    [InlineData("[::1")]
+    [InlineData("[::1]1883")]
+    [InlineData("[::1]:")]
+    [InlineData("[10.0.0.7]:1883")]
+    [InlineData("[not-an-ip]:1883")]
+    [InlineData("two words:1883")]
+    [InlineData("host\":1883")]
+    [InlineData("user@host:1883")]
+    [InlineData("host/path:1883")]
+    public void TryParse_RefusesWhatIsNotABrokerAddress(string value) => Assert.False(MqttBrokerAddress.TryParse(value, out _));
 
     [Fact]
     public void From_EmbeddedOnAWildcardAddress_ConnectsThroughLoopback() =>
         Assert.Equal("127.0.0.1:1999", MqttBrokerAddress.From(new MqttOptions { EmbeddedBindAddress = "0.0.0.0", EmbeddedPort = 1999 }).ToString());
+
+    [Theory]
+    [InlineData("broker", "broker:1883")]
+    [InlineData("broker:1884", "broker:1884")]
+    [InlineData("[::1]:1885", "[::1]:1885")]
+    [InlineData("[fd00::5]", "[fd00::5]:1883")]
+    public void NrpCoreOverrides_GiveNrpCoreEveryAddressTheParserAccepts(string broker, string written) =>
+        Assert.Equal(
+            $"-o EngineConfigs.2.simulationID=\"5\" -o EngineConfigs.2.MQTTBroker=\"{written}\" -o EngineConfigs.2.MQTTPrefix=\"lab\"",
+            global::NrpHost.NrpCore.NrpCoreOverrides.Build(5, 2, broker, "lab"));
+
+    [Theory]
+    [InlineData("mqtt://broker")]
+    [InlineData("a\" -o EngineConfigs.0.x=\"y:1883")]
+    public void NrpCoreOverrides_LeaveOutWhatDoesNotParse_AndStartupRefusesIt(string broker)
+    {
+        Assert.DoesNotContain("MQTTBroker", global::NrpHost.NrpCore.NrpCoreOverrides.Build(5, 0, broker, string.Empty), StringComparison.Ordinal);
+
+        var result = new global::NrpHost.NrpCore.NrpCoreOptionsValidator().Validate(null, new global::NrpHost.NrpCore.NrpCoreOptions { MqttBroker = broker });
+
+        Assert.True(result.Failed);
+        Assert.Contains("NrpHost:NrpCore:MqttBroker", result.FailureMessage, StringComparison.Ordinal);
+    }
 }
 
 public sealed class MqttOptionsValidatorTests
@@ -88,12 +130,12 @@ public sealed class MqttStatusPublisherClientIdTests
     [Fact]
     public void NewClientId_IsUniquePerInstance_AndNamesThePrefix()
     {
-        var a = MqttStatusPublisher.NewClientId("lab/1");
-        var b = MqttStatusPublisher.NewClientId("lab/1");
+        var a = MqttPublisherIdentity.NewClientId("lab/1");
+        var b = MqttPublisherIdentity.NewClientId("lab/1");
 
         Assert.NotEqual(a, b);
         Assert.StartsWith("nrphost_lab1_", a, StringComparison.Ordinal);
-        Assert.StartsWith("nrphost_", MqttStatusPublisher.NewClientId(string.Empty), StringComparison.Ordinal);
+        Assert.StartsWith("nrphost_", MqttPublisherIdentity.NewClientId(string.Empty), StringComparison.Ordinal);
     }
 
     [Fact]

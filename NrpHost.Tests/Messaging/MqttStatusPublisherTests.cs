@@ -15,85 +15,7 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
 {
     private static readonly string[] States = ["created", "paused", "started", "completed", "stopped", "failed"];
 
-    public enum BrokerKind
-    {
-        Embedded,
-        Mosquitto,
-    }
-
-    /// <summary>A Core host with MQTT status, its broker, and a subscriber on it.</summary>
-    private sealed class Rig : IAsyncDisposable
-    {
-        private MosquittoBroker? _mosquitto;
-
-        public required CoreHost Host { get; init; }
-
-        public required MqttRecorder Recorder { get; init; }
-
-        public required string Prefix { get; init; }
-
-        public MosquittoBroker? Mosquitto { get => _mosquitto; init => _mosquitto = value; }
-
-        public int Port { get; init; }
-
-        public MqttStatusPublisher Publisher => Host.Services.GetRequiredService<MqttStatusPublisher>();
-
-        public string Topic(int id, string kind) => (Prefix.Length == 0 ? string.Empty : Prefix + "/") + $"nrp_simulation/{id}/{kind}";
-
-        public static async Task<Rig> StartAsync(PythonFixture python, BrokerKind kind, string prefix, MosquittoBroker? shared = null)
-        {
-            var mosquitto = kind == BrokerKind.Mosquitto ? shared ?? await MosquittoBroker.StartAsync() : null;
-            var port = mosquitto?.Port ?? FreePort.Next();
-            var host = new CoreHost(
-                python,
-                configure: settings =>
-                {
-                    settings["NrpHost:Mqtt:Prefix"] = prefix;
-                    if (mosquitto is not null)
-                    {
-                        settings["NrpHost:Mqtt:Broker"] = mosquitto.Address;
-                    }
-                    else
-                    {
-                        settings["NrpHost:Mqtt:EmbeddedPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    }
-                },
-                services: builder => builder.AddMqttStatus());
-            await host.StartHostedServicesAsync();
-            var recorder = await MqttRecorder.ConnectTcpAsync(port);
-            var rig = new Rig { Host = host, Recorder = recorder, Prefix = prefix, Mosquitto = shared is null ? mosquitto : null, Port = port };
-            await rig.WaitConnectedAsync();
-            return rig;
-        }
-
-        public async Task WaitConnectedAsync()
-        {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-            while (!Publisher.IsConnected || !Recorder.IsConnected)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "the publisher or the subscriber did not connect");
-                await Task.Delay(20);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            try
-            {
-                await Recorder.DisposeAsync();
-                await Host.DisposeAsync();
-            }
-            finally
-            {
-                if (_mosquitto is not null)
-                {
-                    await _mosquitto.DisposeAsync();
-                }
-            }
-        }
-    }
-
-    private static void AssertStatusContract(Rig rig, IEnumerable<ReceivedMessage> messages)
+    private static void AssertStatusContract(MqttStatusRig rig, IEnumerable<ReceivedMessage> messages)
     {
         foreach (var message in messages)
         {
@@ -132,7 +54,7 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
     [InlineData(BrokerKind.Mosquitto, "nrp_test")]
     public async Task FullRun_PublishesEveryStateAtOnce_TicksEverySecond_AndShutdownProgress(BrokerKind kind, string prefix)
     {
-        await using var rig = await Rig.StartAsync(python, kind, prefix);
+        await using var rig = await MqttStatusRig.StartAsync(python, kind, prefix);
         rig.Host.Experiment().WithConfig(timeout: 3.0).WithFakeClient("step_seconds", 0.01).Build();
         var status = rig.Topic(0, "status");
         var recorder = rig.Recorder;
@@ -191,7 +113,7 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
     [InlineData(BrokerKind.Mosquitto, "nrp_test")]
     public async Task FailingScript_PublishesRuntimeError_AndCompletes(BrokerKind kind, string prefix)
     {
-        await using var rig = await Rig.StartAsync(python, kind, prefix);
+        await using var rig = await MqttStatusRig.StartAsync(python, kind, prefix);
         rig.Host.Experiment().WithScript("nrp.run_loop()\nraise ValueError('boom')\n").Build();
         var sim = await rig.Host.CreatePausedAsync();
 
@@ -218,7 +140,7 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
     [InlineData(BrokerKind.Mosquitto, "")]
     public async Task ScriptThatDoesNotCompile_PublishesCompileError_AndFailed(BrokerKind kind, string prefix)
     {
-        await using var rig = await Rig.StartAsync(python, kind, prefix);
+        await using var rig = await MqttStatusRig.StartAsync(python, kind, prefix);
         rig.Host.Experiment().WithScript("x = 1\nif x\n    pass\n").Build();
 
         var result = await rig.Host.Manager.CreateAsync(new SimulationRequest("exp"));
@@ -236,8 +158,8 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
     public async Task TwoHostsOnOneBroker_HaveDistinctClientIds_AndBothKeepPublishing()
     {
         await using var mosquitto = await MosquittoBroker.StartAsync();
-        await using var a = await Rig.StartAsync(python, BrokerKind.Mosquitto, "", mosquitto);
-        await using var b = await Rig.StartAsync(python, BrokerKind.Mosquitto, "", mosquitto);
+        await using var a = await MqttStatusRig.StartAsync(python, BrokerKind.Mosquitto, "", mosquitto);
+        await using var b = await MqttStatusRig.StartAsync(python, BrokerKind.Mosquitto, "", mosquitto);
         Assert.NotEqual(a.Publisher.ClientId, b.Publisher.ClientId);
         a.Host.Experiment().WithConfig(timeout: 1000).WithFakeClient("step_seconds", 0.01).Build();
         b.Host.Experiment().Build();
@@ -262,6 +184,10 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
         Assert.True(a.Publisher.IsConnected);
         Assert.True(b.Publisher.IsConnected);
         Assert.DoesNotContain(python.Logs.Entries, e => e.Message.Contains("lost its connection to " + a.Publisher.Broker, StringComparison.Ordinal));
+
+        // With no prefix they share one topic space, and each host says so at start-up.
+        Assert.Contains(python.Logs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning
+            && e.Message.Contains($"{mosquitto.Address} is shared and NrpHost:Mqtt:Prefix is empty", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -269,7 +195,7 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
     [InlineData(BrokerKind.Mosquitto)]
     public async Task BrokerGoneMidRun_SimulationKeepsRunning_AndStatusResumesWhenItIsBack(BrokerKind kind)
     {
-        await using var rig = await Rig.StartAsync(python, kind, "nrp_test");
+        await using var rig = await MqttStatusRig.StartAsync(python, kind, "nrp_test");
         rig.Host.Experiment().WithConfig(timeout: 1000).WithFakeClient("step_seconds", 0.005).Build();
         var sim = await rig.Host.CreatePausedAsync();
         await rig.Host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);

@@ -1,3 +1,6 @@
+using NrpHost.Messaging;
+using Microsoft.Extensions.DependencyInjection;
+using NrpHost.DependencyInjection;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
@@ -21,7 +24,7 @@ internal static class FreePort
 }
 
 /// <summary>One message as a subscriber saw it.</summary>
-internal sealed record ReceivedMessage(long Sequence, string Topic, string Payload)
+internal sealed record ReceivedMessage(long Sequence, string Topic, string Payload, bool Retained = false)
 {
     public JsonElement Json => JsonDocument.Parse(Payload).RootElement;
 
@@ -29,25 +32,27 @@ internal sealed record ReceivedMessage(long Sequence, string Topic, string Paylo
 }
 
 /// <summary>
-/// A real MQTT client subscribed to <c>#</c> that records every message; it reconnects and resubscribes on its
-/// own when the broker goes away, like the NRP Frontend's client.
+/// A real MQTT client subscribed to <c>#</c> (or to the filters it is given, in one SUBSCRIBE) that records every
+/// message; it reconnects and resubscribes on its own when the broker goes away, like the NRP Frontend's client.
 /// </summary>
 internal sealed class MqttRecorder : IAsyncDisposable
 {
     private readonly IMqttClient _client;
     private readonly MqttClientOptions _options;
+    private readonly string[] _filters;
     private readonly ConcurrentQueue<ReceivedMessage> _messages = new();
     private readonly CancellationTokenSource _disposed = new();
     private long _sequence;
 
-    private MqttRecorder(MqttClientOptions options)
+    private MqttRecorder(MqttClientOptions options, string[] filters)
     {
         _options = options;
+        _filters = filters;
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += e =>
         {
             var payload = Encoding.UTF8.GetString(e.ApplicationMessage.Payload);
-            _messages.Enqueue(new ReceivedMessage(Interlocked.Increment(ref _sequence), e.ApplicationMessage.Topic, payload));
+            _messages.Enqueue(new ReceivedMessage(Interlocked.Increment(ref _sequence), e.ApplicationMessage.Topic, payload, e.ApplicationMessage.Retain));
             return Task.CompletedTask;
         };
         _client.DisconnectedAsync += async e =>
@@ -71,19 +76,21 @@ internal sealed class MqttRecorder : IAsyncDisposable
         };
     }
 
-    public static Task<MqttRecorder> ConnectTcpAsync(int port) =>
-        StartAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port));
+    public static Task<MqttRecorder> ConnectTcpAsync(int port, params string[] filters) =>
+        StartAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port), filters);
 
     public static Task<MqttRecorder> ConnectWebSocketAsync(string uri) =>
         StartAsync(new MqttClientOptionsBuilder().WithWebSocketServer(o => o.WithUri(uri)));
 
-    private static async Task<MqttRecorder> StartAsync(MqttClientOptionsBuilder builder)
+    private static async Task<MqttRecorder> StartAsync(MqttClientOptionsBuilder builder, string[]? filters = null)
     {
-        var recorder = new MqttRecorder(builder
-            .WithClientId("nrp-frontend_" + Guid.NewGuid().ToString("N"))
-            .WithProtocolVersion(MqttProtocolVersion.V311)
-            .WithCleanSession(true)
-            .Build());
+        var recorder = new MqttRecorder(
+            builder
+                .WithClientId("nrp-frontend_" + Guid.NewGuid().ToString("N"))
+                .WithProtocolVersion(MqttProtocolVersion.V311)
+                .WithCleanSession(true)
+                .Build(),
+            filters is { Length: > 0 } ? filters : ["#"]);
         await recorder.ConnectAsync();
         return recorder;
     }
@@ -98,7 +105,13 @@ internal sealed class MqttRecorder : IAsyncDisposable
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await _client.ConnectAsync(_options, timeout.Token);
-        await _client.SubscribeAsync(new MqttClientFactory().CreateSubscribeOptionsBuilder().WithTopicFilter("#").Build(), timeout.Token);
+        var subscribe = new MqttClientFactory().CreateSubscribeOptionsBuilder();
+        foreach (var filter in _filters)
+        {
+            subscribe = subscribe.WithTopicFilter(filter);
+        }
+
+        await _client.SubscribeAsync(subscribe.Build(), timeout.Token);
     }
 
     /// <summary>Waits for a message after <paramref name="after"/> on <paramref name="topic"/> that satisfies the condition.</summary>
@@ -237,5 +250,84 @@ internal sealed class MosquittoBroker : IAsyncDisposable
     {
         await StopAsync();
         _directory.Dispose();
+    }
+}
+
+/// <summary>Which broker a test publishes on.</summary>
+public enum BrokerKind
+{
+    Embedded,
+    Mosquitto,
+}
+
+/// <summary>A Core host with MQTT status, its broker, and a subscriber on it.</summary>
+internal sealed class MqttStatusRig : IAsyncDisposable
+{
+    private MosquittoBroker? _mosquitto;
+
+    public required CoreHost Host { get; init; }
+
+    public required MqttRecorder Recorder { get; init; }
+
+    public required string Prefix { get; init; }
+
+    public MosquittoBroker? Mosquitto { get => _mosquitto; init => _mosquitto = value; }
+
+    public int Port { get; init; }
+
+    public MqttStatusPublisher Publisher => Host.Services.GetRequiredService<MqttStatusPublisher>();
+
+    public string Topic(int id, string kind) => (Prefix.Length == 0 ? string.Empty : Prefix + "/") + $"nrp_simulation/{id}/{kind}";
+
+    public static async Task<MqttStatusRig> StartAsync(PythonFixture python, BrokerKind kind, string prefix, MosquittoBroker? shared = null)
+    {
+        var mosquitto = kind == BrokerKind.Mosquitto ? shared ?? await MosquittoBroker.StartAsync() : null;
+        var port = mosquitto?.Port ?? FreePort.Next();
+        var host = new CoreHost(
+            python,
+            configure: settings =>
+            {
+                settings["NrpHost:Mqtt:Prefix"] = prefix;
+                if (mosquitto is not null)
+                {
+                    settings["NrpHost:Mqtt:Broker"] = mosquitto.Address;
+                }
+                else
+                {
+                    settings["NrpHost:Mqtt:EmbeddedPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+            },
+            services: builder => builder.AddMqttStatus());
+        await host.StartHostedServicesAsync();
+        var recorder = await MqttRecorder.ConnectTcpAsync(port);
+        var rig = new MqttStatusRig { Host = host, Recorder = recorder, Prefix = prefix, Mosquitto = shared is null ? mosquitto : null, Port = port };
+        await rig.WaitConnectedAsync();
+        return rig;
+    }
+
+    public async Task WaitConnectedAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!Publisher.IsConnected || !Recorder.IsConnected)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the publisher or the subscriber did not connect");
+            await Task.Delay(20);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await Recorder.DisposeAsync();
+            await Host.DisposeAsync();
+        }
+        finally
+        {
+            if (_mosquitto is not null)
+            {
+                await _mosquitto.DisposeAsync();
+            }
+        }
     }
 }

@@ -35,9 +35,10 @@ public class MqttReconnectBenchmark
     {
         var port = FreePort();
         var options = Options.Create(new MqttOptions { EmbeddedPort = port, Prefix = "bench" });
-        _broker = new EmbeddedMqttBroker(options, [], NullLogger<EmbeddedMqttBroker>.Instance);
+        var identity = new MqttPublisherIdentity(options);
+        _broker = new EmbeddedMqttBroker(options, [], identity, NullLogger<EmbeddedMqttBroker>.Instance);
         _broker.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
-        _publisher = new MqttStatusPublisher(new OneRunningSimulation(), options, TimeProvider.System, NullLogger<MqttStatusPublisher>.Instance);
+        _publisher = new MqttStatusPublisher(new OneRunningSimulation(), options, identity, _broker, TimeProvider.System, NullLogger<MqttStatusPublisher>.Instance);
         _publisher.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
         _subscriber = new MqttClientFactory().CreateMqttClient();
         _subscriberOptions = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithCleanSession(true).Build();

@@ -1,0 +1,111 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Packets;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+
+namespace NrpHost.Messaging;
+
+/// <summary>
+/// Who may do what on the embedded broker. Any client may connect and subscribe to anything; a client without an
+/// id gets one (MQTT 5: the Assigned Client Identifier; MQTT 3.1.1 with a clean session: see
+/// <see cref="ClientIdAssigningAdapter"/>). Only the host's own status publisher, which proves its id with a
+/// per-process secret, publishes <c>status</c> and <c>runtime_error</c>; a client presenting its id is refused.
+/// Other clients publish only under <c>…/data</c> (<see cref="MqttTopics.RefusalForClient"/>). The publisher's empty
+/// retained message, which clears a finished simulation's status, only clears it: subscribers never receive it.
+/// </summary>
+internal sealed class EmbeddedBrokerPolicy(MqttPublisherIdentity publisher, string? prefix, ILogger logger)
+{
+    /// <summary>The CONNACK user property by which the publisher knows it reached this broker and not another one.</summary>
+    public const string BrokerProperty = "nrphost-broker";
+
+    private const string PublisherItem = "nrphost.publisher";
+    private const string RefusedItem = "nrphost.refused";
+
+    private MqttServer? _server;
+
+    public void Attach(MqttServer server)
+    {
+        _server = server;
+        server.ValidatingConnectionAsync += ValidateConnectionAsync;
+        server.InterceptingPublishAsync += InterceptPublishAsync;
+    }
+
+    private Task ValidateConnectionAsync(ValidatingConnectionEventArgs e)
+    {
+        var endpoint = e.RemoteEndPoint?.ToString() ?? "unknown";
+        if (string.IsNullOrEmpty(e.ClientId))
+        {
+            if (e.ProtocolVersion == MqttProtocolVersion.V500)
+            {
+                e.AssignedClientIdentifier = ClientIdAssigningAdapter.NewClientId();
+                MessagingLog.ClientIdAssigned(logger, endpoint, e.AssignedClientIdentifier);
+                return Task.CompletedTask;
+            }
+
+            // MQTT 3.1.1 with a clean session got one from ClientIdAssigningAdapter already; MQTT 3.1 requires one.
+            e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
+            MessagingLog.ConnectionRefused(logger, endpoint, "(none)", "a client without an id must use MQTT 5, or MQTT 3.1.1 with a clean session");
+            return Task.CompletedTask;
+        }
+
+        if (string.Equals(e.ClientId, publisher.ClientId, StringComparison.Ordinal))
+        {
+            if (!publisher.IsPublisher(e.ClientId, e.RawPassword ?? []))
+            {
+                e.ReasonCode = MqttConnectReasonCode.NotAuthorized;
+                MessagingLog.ConnectionRefused(logger, endpoint, e.ClientId, "the client id is the host's status publisher's");
+                return Task.CompletedTask;
+            }
+
+            e.SessionItems[PublisherItem] = true;
+            e.ResponseUserProperties ??= [];
+            e.ResponseUserProperties.Add(new MqttUserProperty(BrokerProperty, Encoding.UTF8.GetBytes(publisher.BrokerProof).AsMemory()));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task InterceptPublishAsync(InterceptingPublishEventArgs e)
+    {
+        if (string.IsNullOrEmpty(e.ClientId))
+        {
+            return; // injected by the host itself
+        }
+
+        var message = e.ApplicationMessage;
+        if (e.SessionItems.Contains(PublisherItem))
+        {
+            if (message.Retain && message.Payload.IsEmpty && _server is { } server)
+            {
+                // Clear the retained status without sending an empty message to subscribers (the NRP Frontend parses
+                // every status payload as JSON).
+                e.ProcessPublish = false;
+                await server.UpdateRetainedMessageAsync(message).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        if (MqttTopics.RefusalForClient(prefix, message.Topic, message.Retain) is not { } reason)
+        {
+            return;
+        }
+
+        e.ProcessPublish = false;
+        e.Response.ReasonCode = MqttPubAckReasonCode.NotAuthorized;
+        e.Response.ReasonString = reason;
+        if (!e.SessionItems.Contains(RefusedItem))
+        {
+            // One warning per client; a client that keeps trying is only logged at debug level.
+            e.SessionItems[RefusedItem] = true;
+            MessagingLog.PublishRefused(logger, e.ClientId, message.Topic, message.Retain, reason);
+        }
+        else
+        {
+            MessagingLog.PublishRefusedAgain(logger, e.ClientId, message.Topic, reason);
+        }
+    }
+}
