@@ -52,7 +52,7 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
         """;
 
     /// <summary>A subscriber to <c>#</c> that keeps every message's bytes and retain flag.</summary>
-    private sealed class Subscriber : IAsyncDisposable
+    internal sealed class Subscriber : IAsyncDisposable
     {
         private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
         private readonly ConcurrentQueue<(string Topic, byte[] Payload, bool Retain)> _messages = new();
