@@ -62,6 +62,15 @@ def _files(dirpath, data="data"):
     return folder, sorted(os.listdir(folder))
 
 
+def _refusal(call, *args):
+    """The text of the request error ``call(*args)`` raises."""
+    try:
+        call(*args)
+    except NrpCoreRequestError as e:
+        return str(e)
+    raise AssertionError(f"{call.__name__}{args} was not refused")
+
+
 def _lines(folder, name):
     with open(os.path.join(folder, name), "rb") as f:
         return f.read().decode("utf-8").split("\n")[:-1]
@@ -133,12 +142,9 @@ def test_datatransfer_data_directory_is_configurable_and_confined_to_the_experim
         client.shutdown()
         outside = NrpCore("localhost:5345", experiment_folder=dirpath,
                           args='-o EngineConfigs.1.dataDirectory="../elsewhere"')
-        try:
-            outside.initialize()
-            raise AssertionError("a dataDirectory outside the experiment was accepted")
-        except NrpCoreRequestError as e:
-            assert "outside the experiment directory" in str(e)
-            assert "simulation_config.json" in str(e) and "_embedded" not in str(e)
+        text = _refusal(outside.initialize)
+        assert "outside the experiment directory" in text
+        assert "simulation_config.json" in text and "_embedded" not in text
         outside.shutdown()
         assert not os.path.exists(os.path.join(os.path.dirname(dirpath), "elsewhere"))
     finally:
@@ -161,11 +167,7 @@ def test_datatransfer_refuses_json_datapacks_naming_the_users_function():
     try:
         client = NrpCore("localhost:5345", experiment_folder=dirpath)
         client.initialize()
-        try:
-            client.run_loop(1)
-            raise AssertionError("a JSON datapack was accepted")
-        except NrpCoreRequestError as e:
-            text = str(e)
+        text = _refusal(client.run_loop, 1)
         assert "protobuf datapacks only" in text and '"text"' in text
         assert 'tf.py", line 5' in text and "_embedded" not in text
         assert client.current_state() == "Failed"
@@ -179,11 +181,7 @@ def test_datatransfer_refuses_datapacks_that_are_not_dumped():
     try:
         client = NrpCore("localhost:5345", experiment_folder=dirpath)
         client.initialize()
-        try:
-            client.run_loop(1)
-            raise AssertionError("an unlisted datapack was accepted")
-        except NrpCoreRequestError as e:
-            assert "DataPack line is not registered in engine datatransfer_engine" in str(e)
+        assert "DataPack line is not registered in engine datatransfer_engine" in _refusal(client.run_loop, 1)
         client.shutdown()
     finally:
         kit.remove(dirpath)
@@ -203,11 +201,7 @@ def test_datatransfer_client_proto_datapacks_are_logged_and_json_ones_refused():
         folder, _ = _files(dirpath)
         assert _lines(folder, "from_client-0.data") == ["0.000000,hello", "0.010000,hello"]
         client.set_json_datapack("from_client", "datatransfer_engine", {"x": 1})
-        try:
-            client.run_loop(1)
-            raise AssertionError("a JSON client datapack was accepted")
-        except NrpCoreRequestError as e:
-            assert "accepts protobuf datapacks only" in str(e)
+        assert "accepts protobuf datapacks only" in _refusal(client.run_loop, 1)
         client.shutdown()
     finally:
         kit.remove(dirpath)
@@ -241,11 +235,8 @@ def test_datatransfer_checks_its_configuration_at_initialize():
         dirpath = _experiment("", _datatransfer(dumps))
         try:
             client = NrpCore("localhost:5345", experiment_folder=dirpath)
-            try:
-                client.initialize()
-                raise AssertionError(f"{dumps} was accepted")
-            except NrpCoreRequestError as e:
-                assert expected in str(e), str(e)
+            text = _refusal(client.initialize)
+            assert expected in text, text
             client.shutdown()
         finally:
             kit.remove(dirpath)
@@ -276,11 +267,7 @@ def test_datatransfer_gets_are_empty_and_unknown_names_refused():
                                    "EngineConfigs": [kit.python_engine("python_1", "engine.py"), _datatransfer([])],
                                    "StatusFunction": kit.function("status", "sf.py")})
         client = NrpCore("localhost:5345", experiment_folder=dirpath)
-        try:
-            client.initialize()
-            raise AssertionError("a get of an unregistered datapack was answered")
-        except NrpCoreRequestError as e:
-            assert "DataPack text is not registered in engine datatransfer_engine" in str(e)
+        assert "DataPack text is not registered in engine datatransfer_engine" in _refusal(client.initialize)
         client.shutdown()
     finally:
         kit.remove(dirpath)

@@ -700,20 +700,12 @@ def message_class(full_name):
 
 
 # ----------------------------------------------------------------- datapacks
-class ProtoDataPack:
-    """A protobuf datapack: ``<Name>DataPack(name, engine_name)``; ``.data`` is the message."""
+class _MessageHolder:
+    """The ``data`` property of protobuf datapacks and raw data: the message, replaceable by one of its type."""
 
-    __slots__ = ("name", "engine_name", "_value", "_updated")
+    __slots__ = ()
 
     message_type = None
-
-    def __init__(self, name, engine_name):
-        if type(name) is not str or type(engine_name) is not str:
-            raise TypeError(f"{type(self).__name__}(name, engine_name) expects two strings")
-        self.name = name
-        self.engine_name = engine_name
-        self._value = self.message_type()
-        self._updated = True
 
     @property
     def data(self):
@@ -726,6 +718,20 @@ class ProtoDataPack:
             raise TypeError(f"{type(self).__name__}.data must be a {self.message_type.__name__}, "
                             f"not {type(value).__name__}")
         self._value = value._copy()
+
+
+class ProtoDataPack(_MessageHolder):
+    """A protobuf datapack: ``<Name>DataPack(name, engine_name)``; ``.data`` is the message."""
+
+    __slots__ = ("name", "engine_name", "_value", "_updated")
+
+    def __init__(self, name, engine_name):
+        if type(name) is not str or type(engine_name) is not str:
+            raise TypeError(f"{type(self).__name__}(name, engine_name) expects two strings")
+        self.name = name
+        self.engine_name = engine_name
+        self._value = self.message_type()
+        self._updated = True
 
     @property
     def type(self):
@@ -757,26 +763,13 @@ class ProtoDataPack:
         return f"{type(self).__name__}({self.name!r}, {self.engine_name!r}, data={self._value!r})"
 
 
-class ProtoRawData:
+class ProtoRawData(_MessageHolder):
     """Protobuf data without name or engine (``<Name>RawData()``), for Status Function observations."""
 
     __slots__ = ("_value",)
 
-    message_type = None
-
     def __init__(self):
         self._value = self.message_type()
-
-    @property
-    def data(self):
-        return self._value
-
-    @data.setter
-    def data(self, value):
-        if type(value) is not self.message_type:
-            raise TypeError(f"{type(self).__name__}.data must be a {self.message_type.__name__}, "
-                            f"not {type(value).__name__}")
-        self._value = value._copy()
 
     def __repr__(self):
         return f"{type(self).__name__}(data={self._value!r})"
