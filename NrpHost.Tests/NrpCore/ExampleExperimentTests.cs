@@ -59,6 +59,51 @@ public sealed class ExampleExperimentTests(PythonFixture python)
         Assert.Contains(zip.Entries, e => e.Name == "simulation_0.log");
     }
 
+    [Fact]
+    public async Task DataTransferStream_LogsThePendulumToFiles_AndStreamsItOnTheEmbeddedBroker()
+    {
+        const string name = "datatransfer_stream";
+        var port = Messaging.FreePort.Next();
+        await using var host = new CoreHost(
+            python,
+            fakeClient: false,
+            configure: s => s["NrpHost:Mqtt:EmbeddedPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            services: b => global::NrpHost.DependencyInjection.MqttStatusBuilderExtensions.AddMqttStatus(b));
+        await host.StartHostedServicesAsync();
+        await using var subscriber = await DataTransferStreamingTests.Subscriber.ConnectAsync(port);
+        CopyDirectory(Path.Combine(RepositoryExperiments(), name), Path.Combine(host.StorageRoot, name));
+        var errors = new ConcurrentQueue<SimulationError>();
+        host.Manager.RuntimeError += (_, e) => errors.Enqueue(e.Error);
+
+        var sim = await host.CreatePausedAsync(name);
+        await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
+        await host.WaitForStateAsync(sim.Id, SimulationState.Completed, TimeSpan.FromSeconds(60));
+
+        Assert.Empty(errors);
+        // files: one record per DataTransfer step (0.05 s) of the 5 s run, in nrp-core's Dump.ArrayFloat format
+        var directory = Assert.Single(Directory.GetDirectories(host.WorkDirectory, $"nrp.{sim.Id}.*"));
+        var stamp = Assert.Single(Directory.GetDirectories(Path.Combine(directory, "data")));
+        var lines = File.ReadAllLines(Path.Combine(stamp, "pendulum_state-0.data"));
+        Assert.Equal(100, lines.Length);
+        Assert.Equal("0.000000,0,1.000000,0.000000", lines[0]);
+        Assert.StartsWith("4.950000,0,", lines[^1], StringComparison.Ordinal);
+        Assert.Equal(101, File.ReadAllLines(Path.Combine(stamp, "pendulum_energy-0.data")).Length); // field names first
+
+        // stream: the host gave the engine its broker and simulation id; every record arrives and decodes
+        var topic = $"nrp_simulation/{sim.Id}/data/pendulum_state";
+        var seen = await subscriber.WaitForAsync(m => m.Count(x => x.Topic == topic) == 100);
+        var first = Protos.EngineGrpc.DataPackMessage.Parser.ParseFrom(seen.First(x => x.Topic == topic).Payload);
+        var state = first.Data.Unpack<Protos.Dump.ArrayFloat>();
+        Assert.Equal([1f, 0f], state.FloatStream);
+        Assert.Equal([2u], state.Dims);
+        var list = System.Text.Json.JsonDocument.Parse(seen.Last(x => x.Topic == $"nrp_simulation/{sim.Id}/data").Payload).RootElement;
+        Assert.Equal(
+            ["pendulum_state", "pendulum_energy", "pendulum_phase"],
+            list.EnumerateArray().Select(e => e.GetProperty("topic").GetString()!.Split('/')[^1]));
+
+        Assert.Equal(StateChangeStatus.Changed, (await host.Manager.RequestStateAsync(sim.Id, SimulationState.Stopped)).Status);
+    }
+
     /// <summary>Examples that pace themselves to real time run as fast as possible here, for at most 5 s simulated.</summary>
     private static void RunAtFullSpeed(string configPath)
     {

@@ -1,7 +1,8 @@
-"""Transceiver function "act": controller command -> vehicle, and the pose to the datatransfer engine."""
+"""Transceiver function "act": controller command -> vehicle, and the pose [x, y] to the datatransfer engine."""
 
 from nrp_core import *
 from nrp_core.data.nrp_json import JsonDataPack
+from nrp_core.data.nrp_protobuf import DumpArrayFloatDataPack
 
 
 @EngineDataPack(keyword="command", id=DataPackIdentifier("command", "controller"))
@@ -11,7 +12,6 @@ def act(command, sensor):
     to_vehicle = JsonDataPack("command", "vehicle")
     to_vehicle.data["speed"] = command.data["speed"]
     to_vehicle.data["turn_rate"] = command.data["turn_rate"]
-    pose = JsonDataPack("vehicle_pose", "datatransfer_engine")
-    pose.data["x"] = sensor.data["x"]
-    pose.data["y"] = sensor.data["y"]
+    pose = DumpArrayFloatDataPack("vehicle_pose", "datatransfer_engine")
+    pose.data.float_stream.extend([sensor.data["x"], sensor.data["y"]])
     return [to_vehicle, pose]

@@ -4,7 +4,9 @@ import json
 import os
 
 import nrpcore_testkit as kit
-from nrp_client import NrpCore, NrpCoreRequestError
+from nrp_client import NrpCore
+from nrp_client import NrpCoreRequestError
+from nrp_core._embedded.protobuf import unpack_any
 
 FAILING_ENGINE = """
 from nrp_core.engines.python_json import EngineScript
@@ -199,8 +201,12 @@ def test_errors_client_payload_must_be_json():
     try:
         client = NrpCore("localhost:5345", experiment_folder=dirpath)
         _raises(TypeError, client.set_json_datapack, "d", "python_1", {"x": object()})
-        _raises(NotImplementedError, client.set_proto_datapack, "d", "python_1", None)
+        _raises(TypeError, client.set_proto_datapack, "d", "python_1", {"x": 1})
         client.set_json_datapack("d", "python_1", {"x": [1, 2]})
-        assert json.dumps(client._json_buffer[0].data.to_python()) == '{"x": [1, 2]}'
+        # buffered as nrp-core buffers it: a DataPackMessage packing a JsonMessage
+        message = client._json_datapack_out_buffer[0]
+        assert message.dataPackId.dataPackName == "d" and message.dataPackId.engineName == "python_1"
+        assert message.data.type_url == "type.googleapis.com/NrpCore.JsonMessage"
+        assert json.loads(unpack_any(message.data).data) == {"x": [1, 2]}
     finally:
         kit.remove(dirpath)

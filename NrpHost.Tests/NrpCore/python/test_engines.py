@@ -1,4 +1,4 @@
-"""Engines and functions: unsupported engine types, the datatransfer sink, user
+"""Engines and functions: unsupported engine types, user
 error locations, EngineScript helpers, preprocessing functions and inputs."""
 
 import os
@@ -61,40 +61,6 @@ def test_engines_event_loop_and_computational_graph_need_a_real_nrp_core():
             client.shutdown()
         finally:
             kit.remove(dirpath)
-
-
-def test_engines_datatransfer_engine_is_a_sink():
-    tf = """
-    from nrp_core import *
-    from nrp_core.data.nrp_json import JsonDataPack
-
-
-    @EngineDataPack(keyword="d", id=DataPackIdentifier("d", "python_1"))
-    @TransceiverFunction("datatransfer_engine")
-    def to_mqtt(d):
-        out = JsonDataPack("time_stream", "datatransfer_engine")
-        out.data["time"] = d.data["time"]
-        return [out]
-    """
-    config = {"SimulationTimeout": 1,
-              "EngineConfigs": [kit.python_engine("python_1", "engine.py"), kit.datatransfer_engine()],
-              "DataPackProcessingFunctions": [kit.function("to_mqtt", "tf.py")]}
-    dirpath = kit.make_experiment({"engine.py": kit.time_engine("d"), "tf.py": tf}, config)
-    try:
-        client = NrpCore("localhost:5345", experiment_folder=dirpath,
-                         args='-o EngineConfigs.1.simulationID="3" -o EngineConfigs.1.MQTTPrefix=""')
-        client.set_json_datapack("from_client", "datatransfer_engine", {"x": 1})
-        client.initialize()
-        assert client.run_until_timeout() == (False, True, [])
-        sink = client._sim.engines[1]
-        # the last value of every datapack sent to it is kept
-        assert sink.received == {"time_stream": {"time": 990000000}}
-        client.reset()
-        client.run_loop(3)
-        assert sink.received["time_stream"] == {"time": 20000000}
-        client.shutdown()
-    finally:
-        kit.remove(dirpath)
 
 
 def test_engines_error_in_engine_code_carries_file_and_line():

@@ -3,6 +3,8 @@ last-seen engine times per cycle (stale datapacks of engines outside the batch)
 and the order of the transceiver functions inside a cycle."""
 
 
+import os
+
 import nrpcore_testkit as kit
 from nrp_client import NrpCore
 
@@ -108,13 +110,23 @@ def _run():
         kit.remove(dirpath)
 
 
+def _expected_table():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "expected_schedule_4_engines.txt")
+    with open(path, encoding="utf-8") as f:
+        return [[int(v) for v in line.split()] for line in f if line.strip() and not line.startswith("#")]
+
+
 def test_scheduling_table_matches_nrp_core():
     done, timeout, trajectory = _run()
     assert (done, timeout) == (False, True)
     assert len(trajectory) == 100
     rows = [entry["row"] for entry in trajectory]
     assert rows[:10] == EXPECTED_HEAD
-    assert rows == [_expected_row(k) for k in range(100)]
+    table = _expected_table()
+    assert len(table) == 100
+    for k, (row, expected) in enumerate(zip(rows, table)):
+        assert row == expected, f"cycle {k}: {row} != {expected}"
+    assert table == [_expected_row(k) for k in range(100)]
     assert rows[99] == [99, 990000000, 50, 980000000, 25, 960000000, 13, 960000000]
 
 

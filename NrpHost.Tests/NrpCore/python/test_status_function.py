@@ -179,9 +179,9 @@ def test_status_reset_delivers_pending_datapacks_before_engines_reset():
         client.initialize()
         client.run_loop(2)
         client.set_json_datapack("actions", "python_1", {"test_reset": 987})
-        assert len(client._json_buffer) == 1
+        assert len(client._json_datapack_out_buffer) == 1
         trajectory = client.reset()
-        assert client._json_buffer == []
+        assert client._json_datapack_out_buffer == []
         # the engines' reset() runs before their time is zeroed: both waited for 0.02 s
         assert len(trajectory) == 2
         assert all(entry["time"] == 20000000 for entry in trajectory)

@@ -3,9 +3,18 @@
 The constructor takes the same arguments as nrp-core 1.4.1's client. Instead
 of launching NRPCoreSim and talking gRPC, it reads the configuration (applying
 the ``-o`` overrides in ``args``) and runs engines, functions and the FTI loop
-in the calling process. Launcher-only arguments (``address``, ``log_output``,
-``server_timeout``, the docker ones) are accepted and ignored; engine and
+in the calling process. ``address`` must still be a server address
+(``host:port``, ``[v6]:port`` or ``unix:<path>``): anything else raises the
+``TimeoutError`` nrp-core's client raises when it cannot reach a server.
+Launcher-only arguments (``log_output``, ``server_timeout``, the docker ones)
+are accepted; those the caller set, and the engine launch settings of the
+configuration (``ServerAddress``, ``EngineLaunchCommand``...), are named in
+one warning line on ``sys.stderr``, since they have no effect. Engine and
 function output goes to ``sys.stdout``.
+
+Client datapacks are buffered as nrp-core buffers them, as
+``EngineGrpc.DataPackMessage`` messages in ``_json_datapack_out_buffer`` and
+``_proto_datapack_out_buffer``, until the next ``run_loop()`` or ``reset()``.
 
 Paths: a non-empty ``experiment_folder`` is made absolute against the current
 directory at construction; a relative ``config_file`` is resolved against it.
@@ -25,11 +34,13 @@ request raises ``ChildProcessError``. Requests are serialised by a lock, except
 
 import json
 import os
+import sys
 import threading
 
 from .config import load_config
-from .datapacks import make_datapack
+from .datapacks import JSON_DATAPACK_TYPE, make_datapack
 from .errors import InvalidTransitionError, NrpCoreRequestError, request_error
+from .protobuf import DATAPACKS, DataPackMessage, JsonMessage, Message, pack_any, unpack_any
 from .runtime import EmbeddedSimulation
 
 __all__ = ["NrpCore", "NrpCoreRequestError", "RunLoopResponse"]
@@ -59,6 +70,36 @@ class RunLoopResponse:
         self.until_timeout = until_timeout
 
 
+def _identify(message, name, type_string, engine_name):
+    identifier = message.dataPackId
+    identifier.dataPackName = str(name)
+    identifier.dataPackType = type_string
+    identifier.engineName = str(engine_name)
+
+
+def _check_address(address):
+    """nrp-core's client cannot reach a server at an address that is not one: raise what it raises."""
+    if not isinstance(address, str):
+        raise TypeError(f"address must be a string such as \"localhost:5345\", not {type(address).__name__}")
+    text = address
+    for scheme in ("dns:///", "ipv4:", "ipv6:"):
+        if text.startswith(scheme):
+            text = text[len(scheme):]
+    if text.startswith("unix:") and len(text) > len("unix:"):
+        return
+    if text.startswith("["):
+        host, _, port = text[1:].partition("]:")
+    else:
+        host, _, port = text.rpartition(":")
+        if ":" in host:  # an IPv6 address needs brackets
+            host = ""
+    if host and port.isdigit() and 0 < int(port) < 65536 and not any(c.isspace() for c in host):
+        return
+    raise TimeoutError(
+        f'Timeout while connecting to NRP Server. "{address}" is not a server address (host:port, [v6]:port or '
+        "unix:path), so no NRP Server can be reached there.")
+
+
 class NrpCore:
     """In-process nrp-core client (``nrp_client.NrpCore`` / ``nrp_core.client.NrpCore``)."""
 
@@ -69,6 +110,7 @@ class NrpCore:
         self._closed = True
         self._state = "None"
         self._sim = None
+        _check_address(address)
         self.address = address
         self.log_output = log_output
         if experiment_folder:
@@ -79,9 +121,19 @@ class NrpCore:
             base_dir = os.path.dirname(config_path)
         self.experiment_folder = base_dir
         self.config_file = os.path.normpath(config_path)
-        self._config = load_config(self.config_file, args)
+        launcher = []
+        self._config = load_config(self.config_file, args, launcher)
+        if docker_daemon_address != "unix:///var/run/docker.sock":
+            launcher.append("docker_daemon_address")
+        launcher += [name for name, value in (("image_name", image_name), ("compose_file", compose_file),
+                                              ("get_archives", get_archives)) if value]
+        if launcher:
+            print("nrp-core (embedded, in-process): these launcher settings have no effect and are ignored: "
+                  + ", ".join(launcher), file=sys.stderr)
         self._lock = threading.Lock()
-        self._json_buffer = []
+        self._json_datapack_out_buffer = []
+        self._proto_datapack_out_buffer = []
+        self._buffered = False  # True while a buffer holds something (one check per run_loop)
         self._closed = False
         self._state = CREATED
 
@@ -100,9 +152,22 @@ class NrpCore:
         return request_error(exc, files)
 
     def _take_buffer(self):
-        buffered = self._json_buffer
-        self._json_buffer = []
-        return buffered
+        """The buffered client datapacks as datapacks (JSON ones first, as nrp-core's server merges them)."""
+        datapacks = []
+        for message in self._json_datapack_out_buffer:
+            identifier = message.dataPackId
+            value = json.loads(unpack_any(message.data).data)
+            datapacks.append(make_datapack(identifier.dataPackName, identifier.engineName, value))
+        for message in self._proto_datapack_out_buffer:
+            identifier = message.dataPackId
+            data = unpack_any(message.data)
+            datapack = DATAPACKS[type(data).__name__ + "DataPack"](identifier.dataPackName, identifier.engineName)
+            datapack._value = data
+            datapacks.append(datapack)
+        self._json_datapack_out_buffer.clear()
+        self._proto_datapack_out_buffer.clear()
+        self._buffered = False
+        return datapacks
 
     # ---------------------------------------------------------------- requests
     def current_state(self):
@@ -115,7 +180,7 @@ class NrpCore:
         datapacks are not sent."""
         with self._lock:
             self._enter((CREATED,), "initialized")
-            self._sim = EmbeddedSimulation(self._config, self.experiment_folder)
+            self._sim = EmbeddedSimulation(self._config, self.experiment_folder, self.config_file)
             try:
                 trajectory = self._sim.build_and_initialize()
             except Exception as e:
@@ -123,12 +188,13 @@ class NrpCore:
             self._state = INITIALIZED
             return trajectory
 
-    def run_loop(self, num_iterations, json_data=None, run_async=False, response=None):
+    def run_loop(self, num_iterations, run_async=False, response=None):
         """Run ``num_iterations`` loop steps (0: until ``stop()``) and return
         ``(done, trajectory)``; the trajectory is only returned (and then
         cleared) when done is true. Buffered client datapacks are sent first.
-        ``json_data`` is accepted for compatibility with nrp-core 1.3 callers
-        and ignored, as nrp-core 1.4 does."""
+        With a true ``run_async`` (also the second positional argument, as in
+        nrp-core 1.4.1) the run happens in a started ``threading.Thread``,
+        which is returned; its response is appended to ``response``."""
         if type(num_iterations) is not int or num_iterations < 0:
             if isinstance(num_iterations, bool) or not isinstance(num_iterations, int) or num_iterations < 0:
                 raise ValueError("num_iterations must be a non-negative integer")
@@ -146,7 +212,7 @@ class NrpCore:
             loop = self._sim.loop
             self._state = RUNNING
             try:
-                if self._json_buffer:
+                if self._buffered:
                     loop.add_external(self._take_buffer())
                 if num_iterations == 1:
                     loop.stop_requested = False
@@ -210,15 +276,13 @@ class NrpCore:
 
     @staticmethod
     def unpack_thread_results(resp):
-        """Turn an asynchronous response into ``(done, trajectory)`` (or
-        ``(done, timeout, trajectory)`` for ``run_until_timeout``); re-raises
-        the error of a failed run."""
+        """Turn an asynchronous response (or the ``response`` list it was appended to) into
+        ``(done, trajectory)``, for ``run_loop`` and ``run_until_timeout`` alike, as nrp-core does
+        (the timeout flag stays on the response as ``timeoutFlag``); re-raises the error of a failed run."""
         if isinstance(resp, list):
             resp = resp[0]
         if resp.error is not None:
             raise resp.error
-        if resp.until_timeout:
-            return resp.doneFlag, resp.timeoutFlag, resp.trajectory
         return resp.doneFlag, resp.trajectory
 
     def stop(self):
@@ -254,7 +318,9 @@ class NrpCore:
             self._enter(_CAN_SHUTDOWN, "shut down")
             sim, self._sim = self._sim, None
             self._closed = True
-            self._json_buffer = []
+            self._json_datapack_out_buffer.clear()
+            self._proto_datapack_out_buffer.clear()
+            self._buffered = False
             error = sim.shutdown() if sim is not None else None
             if error is not None:
                 self._state = FAILED
@@ -266,14 +332,25 @@ class NrpCore:
         """Buffer a JSON datapack for ``engine_name``; it travels with the next
         ``run_loop()`` or ``reset()`` and is then re-sent on every sync of that
         engine until reset."""
-        data = json.loads(json.dumps(payload))
-        self._json_buffer.append(make_datapack(str(datapack_name), str(engine_name), data))
+        message = DataPackMessage()
+        _identify(message, datapack_name, JSON_DATAPACK_TYPE, engine_name)
+        message.data.CopyFrom(pack_any(JsonMessage(data=json.dumps(payload))))
+        self._json_datapack_out_buffer.append(message)
+        self._buffered = True
 
     def set_proto_datapack(self, datapack_name, engine_name, payload):
-        """Protobuf datapacks need nrp-core's generated messages and a real installation."""
-        raise NotImplementedError(
-            "Protobuf datapacks are not supported by the embedded nrp-core runtime; "
-            "use set_json_datapack or a real nrp-core installation (NrpHost:NrpCore:Mode=External).")
+        """Buffer a protobuf datapack (``payload``: a message of ``nrp_core.data.nrp_protobuf``, e.g.
+        ``DumpString(string_stream="x")``) for ``engine_name``, like ``set_json_datapack``."""
+        if not isinstance(payload, Message) or type(payload).__name__ + "DataPack" not in DATAPACKS:
+            raise TypeError(
+                "set_proto_datapack expects a protobuf message of nrp_core.data.nrp_protobuf (Dump, Wrappers, "
+                f"NrpGenericProto or EngineTest), not {type(payload).__name__}; other message types need a real "
+                "nrp-core installation (NrpHost:NrpCore:Mode=External)")
+        message = DataPackMessage()
+        _identify(message, datapack_name, payload._type_string, engine_name)
+        message.data.CopyFrom(pack_any(payload))
+        self._proto_datapack_out_buffer.append(message)
+        self._buffered = True
 
     def __del__(self):
         try:

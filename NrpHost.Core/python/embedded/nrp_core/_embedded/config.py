@@ -29,6 +29,7 @@ __all__ = [
     "ConfigError",
     "apply_defaults",
     "apply_overrides",
+    "launcher_settings",
     "load_config",
     "parse_override_args",
     "seconds_to_ns",
@@ -68,7 +69,20 @@ _PYTHON_JSON_DEFAULTS = {
     "ServerOptions": "",
 }
 
+_DATATRANSFER_DEFAULTS = {
+    "ServerAddress": "localhost:9004",
+    "MQTTBroker": "localhost:1883",
+    "dataDirectory": "data",
+    "simulationID": "0",
+    "streamDataPackMessage": True,
+    "dumps": [],
+}
+
 _FUNCTION_DEFAULTS = {"IsActive": True}
+
+# Engine settings that only tell nrp-core how to launch and reach an engine process.
+_LAUNCHER_KEYS = ("EngineProcCmd", "EngineProcStartParams", "EngineEnvParams", "ServerAddress",
+                  "RegistrationServerAddress", "ServerOptions", "ProtobufPluginsPath")
 
 _PAIR_SPLIT = re.compile(r",(?=[A-Za-z_][\w.:\-]*=)")
 
@@ -199,6 +213,13 @@ def apply_defaults(config):
         timestep = engine["EngineTimestep"]
         if isinstance(timestep, bool) or not isinstance(timestep, (int, float)) or timestep <= 0:
             raise ConfigError(f'Engine "{engine["EngineName"]}": EngineTimestep must be a positive number')
+        if engine["EngineType"] == "datatransfer_grpc_engine":
+            _fill(engine, _DATATRANSFER_DEFAULTS)
+            dumps = engine["dumps"]
+            if isinstance(dumps, list):
+                for dump in dumps:
+                    if isinstance(dump, dict):
+                        _fill(dump, {"network": False, "file": False})
         if engine["EngineType"] == "python_json":
             _fill(engine, _PYTHON_JSON_DEFAULTS)
             if not isinstance(engine.get("PythonFileName"), str):
@@ -218,8 +239,30 @@ def apply_defaults(config):
     return config
 
 
-def load_config(path, args=""):
-    """Read ``path``, apply the ``-o`` overrides found in ``args`` and the defaults."""
+def launcher_settings(config):
+    """Settings of ``config`` (before defaults) that only matter to a launched nrp-core:
+    ``<engine>.<key>`` for engine launch settings, and ``ProcessLauncherType`` when not ``Basic``."""
+    found = []
+    if not isinstance(config, dict):
+        return found
+    if config.get("ProcessLauncherType", "Basic") != "Basic":
+        found.append("ProcessLauncherType")
+    for engine in config.get("EngineConfigs") or []:
+        if not isinstance(engine, dict):
+            continue
+        name = engine.get("EngineName", "?")
+        for key in _LAUNCHER_KEYS:
+            if key in engine and engine[key] not in ([], ""):
+                found.append(f"{name}.{key}")
+        launch = engine.get("EngineLaunchCommand")
+        if isinstance(launch, dict) and launch.get("LaunchType", "BasicFork") != "BasicFork":
+            found.append(f'{name}.EngineLaunchCommand ({launch.get("LaunchType")})')
+    return found
+
+
+def load_config(path, args="", launcher=None):
+    """Read ``path``, apply the ``-o`` overrides found in ``args`` and the defaults. The launcher
+    settings the user gave (see :func:`launcher_settings`) are appended to the list ``launcher``."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"The provided configuration file [ {path} ] is invalid")
     with open(path, encoding="utf-8") as f:
@@ -230,4 +273,6 @@ def load_config(path, args=""):
     if not isinstance(config, dict):
         raise ConfigError(f"The configuration file [ {path} ] must hold a JSON object")
     apply_overrides(config, parse_override_args(args))
+    if launcher is not None:
+        launcher.extend(launcher_settings(config))
     return apply_defaults(config)

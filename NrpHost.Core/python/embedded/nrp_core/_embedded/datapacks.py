@@ -33,7 +33,8 @@ def to_json(value):
 
     dicts and lists are copied, tuples become lists, scalars are returned as
     they are. Objects with ``tolist()`` (numpy arrays) or ``item()`` (numpy
-    scalars) are converted; proxies and datapacks contribute their data.
+    scalars) are converted; proxies and datapacks contribute their data; a
+    protobuf message (or protobuf datapack) gives a copy of the message.
     Anything else raises ``TypeError`` as ``json.dumps`` would.
     """
     t = type(value)
@@ -54,11 +55,28 @@ def to_json(value):
     return _convert_other(value)
 
 
+_proto_types = None
+
+
+def _protobuf_types():
+    global _proto_types
+    if _proto_types is None:
+        from .protobuf import Message, ProtoDataPack, ProtoRawData  # noqa: PLC0415 - imports this module
+
+        _proto_types = (Message, (ProtoDataPack, ProtoRawData))
+    return _proto_types
+
+
 def _convert_other(value):
     if isinstance(value, NlohmannJson):
         return to_json(value._holder._value)
     if isinstance(value, (JsonDataPack, JsonRawData)):
         return to_json(value._value)
+    message, holders = _protobuf_types()
+    if isinstance(value, message):  # a protobuf message travels as a copy, as nrp-core serialises it
+        return value._copy()
+    if isinstance(value, holders):
+        return value._value._copy()
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int):

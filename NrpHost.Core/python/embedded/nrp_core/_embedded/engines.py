@@ -7,9 +7,12 @@
   advance ``_time_ns`` then call ``runLoop``, answer datapack gets with a copy
   of the cached data, overwrite the cache on sets, call ``reset`` and then
   zero the time.
-* :class:`DataTransferSink` stands in for a ``datatransfer_grpc_engine``: it
-  takes part in the schedule like any engine, accepts every datapack sent to
-  it and keeps the last value per name (nothing is streamed or logged).
+
+The DataTransfer engine is in :mod:`.datatransfer`.
+
+Refusals (a datapack the script has not registered) carry a ``location``:
+the engine script's ``initialize`` (where datapacks are registered), so the
+error names the user's file and line rather than this module's.
 """
 
 import sys
@@ -17,7 +20,7 @@ import types
 
 from .datapacks import to_json
 
-__all__ = ["DataTransferSink", "EngineScript", "PythonJsonEngine", "TIME_RATIO"]
+__all__ = ["EngineScript", "PythonJsonEngine", "TIME_RATIO"]
 
 TIME_RATIO = [1, 1000000000]
 
@@ -96,6 +99,9 @@ class _Engine:
 class PythonJsonEngine(_Engine):
     """A python_json engine script running in-process."""
 
+    accepts_json = True
+    accepts_proto = False
+
     def __init__(self, index, config, timestep_ns, script_path, module_name, module_builtins=None):
         super().__init__(index, config, timestep_ns)
         self.module_builtins = module_builtins
@@ -119,9 +125,12 @@ class PythonJsonEngine(_Engine):
         exec(code, module.__dict__)  # noqa: S102 - running the experiment's own engine script
         script_class = module.__dict__.get("Script")
         if not isinstance(script_class, type) or not issubclass(script_class, EngineScript):
-            raise TypeError(
+            error = TypeError(
                 f'Engine "{self.name}": {self.script_path} must define a class "Script" that subclasses '
                 "nrp_core.engines.python_json.EngineScript")
+            line = next((n for n, text in enumerate(source.splitlines(), 1) if text.startswith("class Script")), 1)
+            error.location = (self.script_path, line)
+            raise error
         script = script_class()
         # a Script that overrides __init__ without calling the base still works
         if not hasattr(script, "_datapacks"):
@@ -148,16 +157,31 @@ class PythonJsonEngine(_Engine):
         """A copy of the cached data of datapack ``name`` (JSON null if never set)."""
         datapacks = self.script._datapacks
         if name not in datapacks:
-            raise Exception(f'Engine "{self.name}": the requested DataPack "{name}" is not registered')
+            raise self._refusal(f'Engine "{self.name}": the requested DataPack "{name}" is not registered')
         return to_json(datapacks[name])
 
     def set(self, name, value):
         """Overwrite the cached data of datapack ``name`` with ``value`` (a copy)."""
         datapacks = self.script._datapacks
         if name not in datapacks:
-            raise Exception(
+            raise self._refusal(
                 f'Engine "{self.name}": received DataPack "{name}", which the engine script has not registered')
         datapacks[name] = value
+
+    def new_outbox(self):
+        return {}
+
+    def _refusal(self, message):
+        """An error located at the script's ``initialize`` (or its ``Script`` class, or line 1)."""
+        error = Exception(message)
+        line = 1
+        script_class = type(self.script) if self.script is not None else None
+        hook = getattr(script_class, "initialize", None) if script_class is not None else None
+        code = getattr(hook, "__code__", None)
+        if code is not None and code.co_filename == self.script_path:
+            line = code.co_firstlineno
+        error.location = (self.script_path, line)
+        return error
 
     def reset(self):
         self.script.reset()
@@ -172,37 +196,3 @@ class PythonJsonEngine(_Engine):
         sys.modules.pop(self.module_name, None)
         self.module = None
         self.script = None
-
-
-class DataTransferSink(_Engine):
-    """No-op stand-in for a datatransfer_grpc_engine: keeps the last value
-    sent per datapack name and answers gets with it (JSON null otherwise)."""
-
-    def __init__(self, index, config, timestep_ns):
-        super().__init__(index, config, timestep_ns)
-        self.received = {}
-
-    def load(self):
-        pass
-
-    def initialize(self):
-        self.time_ns = 0
-
-    def step(self, run_ns):
-        self.time_ns += run_ns
-        return self.time_ns
-
-    def get(self, name):
-        return to_json(self.received.get(name))
-
-    def set(self, name, value):
-        self.received[name] = value
-
-    def reset(self):
-        self.time_ns = 0
-
-    def shutdown(self):
-        pass
-
-    def unload(self):
-        self.received = {}

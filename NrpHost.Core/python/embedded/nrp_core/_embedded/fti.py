@@ -56,6 +56,8 @@ from operator import itemgetter
 from types import FunctionType
 
 from .datapacks import JsonDataPack, JsonRawData, make_datapack, to_json
+from .datatransfer import DataPackRefused
+from .protobuf import ProtoDataPack
 from .functions import IN_ENGINE, IN_ENGINES, IN_ITERATION, IN_PREPROCESSED, IN_TIME, KIND_PF
 
 __all__ = ["FTILoop", "FunctionError", "MAX_SCHEDULE_LENGTH"]
@@ -185,8 +187,9 @@ class FTILoop:
         self.engine_pool = {}
         self.pre_pool = {}
         for engine in self.engines:
-            # never replaced, only cleared: plans and the transceiver pool hold them
-            engine.outbox = {}
+            # never replaced, only cleared: plans and the transceiver pool hold them (a
+            # DataTransfer engine's outbox refuses JSON datapacks when they are stored)
+            engine.outbox = getattr(engine, "new_outbox", dict)()
             engine.external = {}
         self.tf_pool = _TransceiverPool(self.engines)
         self._outboxes = self.tf_pool.outboxes
@@ -322,6 +325,15 @@ class FTILoop:
         for dp in datapacks:
             engine = self._by_name.get(dp.engine_name)
             if engine is not None:  # unknown engines never receive anything, as in nrp-core
+                proto = type(dp) is not JsonDataPack
+                if proto and not getattr(engine, "accepts_proto", False):
+                    raise DataPackRefused(
+                        f'The protobuf datapack "{dp.name}" was sent to engine "{engine.name}", a {engine.type} '
+                        "engine, which accepts JSON datapacks only")
+                if not proto and not getattr(engine, "accepts_json", True):
+                    raise DataPackRefused(
+                        f'The JSON datapack "{dp.name}" was sent to engine "{engine.name}", a {engine.type} '
+                        "engine, which accepts protobuf datapacks only")
                 engine.external[dp.name] = dp
 
     # ------------------------------------------------------------- functions
@@ -358,6 +370,8 @@ class FTILoop:
             dp = pool.get(key)
             if dp is not None:
                 if self._by_value:
+                    if type(dp) is not JsonDataPack:
+                        return dp._copy()
                     copy = make_datapack(dp.name, dp.engine_name, to_json(dp._value))
                     copy._updated = dp._updated
                     return copy
@@ -392,9 +406,22 @@ class FTILoop:
                 raise FunctionError("Preprocessing functions must return a list of DataPacks", spec)
             raise FunctionError("Transceiver functions must return a list of DataPacks", spec)
         for dp in outputs:
-            if not isinstance(dp, JsonDataPack):
+            if not isinstance(dp, (JsonDataPack, ProtoDataPack)):
                 raise FunctionError(
                     f'"{spec.name}" returned {type(dp).__name__}; the returned list may only contain DataPacks', spec)
+
+    def _check_output(self, dp, spec):
+        """A transceiver output that is not a JsonDataPack: a protobuf datapack for an engine that takes them."""
+        if isinstance(dp, JsonDataPack):
+            return
+        if not isinstance(dp, ProtoDataPack):
+            raise FunctionError(
+                f'"{spec.name}" returned {type(dp).__name__}; the returned list may only contain DataPacks', spec)
+        engine = self._by_name.get(dp.engine_name)
+        if engine is not None and not getattr(engine, "accepts_proto", False):
+            raise FunctionError(
+                f'"{spec.name}" returned the protobuf datapack "{dp.name}" ({dp.message_type.full_name}) for engine '
+                f'"{engine.name}", a {engine.type} engine, which accepts JSON datapacks only', spec)
 
     # ----------------------------------------------------------------- cycle
     def _run_batch(self, plan, t):
@@ -433,18 +460,21 @@ class FTILoop:
         # (c) transceiver functions, outputs to the transceiver pool; they only
         # see the engine and preprocessing pools, so not each other's outputs
         outboxes = self._outboxes
-        for spec, call, key in plan.tfs:
-            outputs = call() if key is None else call(engine_pool[key])
-            if type(outputs) is not list:
-                self._check_outputs(outputs, spec)
-            for dp in outputs:
-                if type(dp) is not JsonDataPack:
+        try:
+            for spec, call, key in plan.tfs:
+                outputs = call() if key is None else call(engine_pool[key])
+                if type(outputs) is not list:
                     self._check_outputs(outputs, spec)
-                try:
-                    outboxes[dp.engine_name][dp.name] = dp
-                except KeyError:  # no such engine: only the status function can see it
-                    self.tf_pool.unrouted[(dp.name, dp.engine_name)] = dp
-                append(dp)
+                for dp in outputs:
+                    if type(dp) is not JsonDataPack:
+                        self._check_output(dp, spec)
+                    try:
+                        outboxes[dp.engine_name][dp.name] = dp
+                    except KeyError:  # no such engine: only the status function can see it
+                        self.tf_pool.unrouted[(dp.name, dp.engine_name)] = dp
+                    append(dp)
+        except DataPackRefused as refused:  # a JSON datapack for a DataTransfer engine
+            raise FunctionError(f'"{spec.name}": {refused}', spec) from None
 
         # (d) status function
         if self._sf_call is not None:

@@ -28,7 +28,9 @@ import sys
 import types
 
 from .config import seconds_to_ns
-from .engines import DataTransferSink, PythonJsonEngine
+from .datatransfer import DataTransferEngine
+from .engines import PythonJsonEngine
+from .errors import config_location
 from .fti import FTILoop
 from .functions import KIND_SF, load_function_file
 
@@ -44,10 +46,12 @@ class UnsupportedConfigurationError(RuntimeError):
     """The experiment needs something only a real nrp-core installation provides."""
 
 
-def _needs_real_nrp_core(what):
-    return UnsupportedConfigurationError(
-        f"{what} is not supported by the embedded nrp-core runtime, which runs python_json engines only; "
-        f"this experiment needs a real nrp-core installation (set {EXTERNAL_MODE_HINT}).")
+def _needs_real_nrp_core(what, location=None):
+    error = UnsupportedConfigurationError(
+        f"{what} is not supported by the embedded nrp-core runtime, which runs python_json engines (and the "
+        f"DataTransfer engine) only; this experiment needs a real nrp-core installation (set {EXTERNAL_MODE_HINT}).")
+    error.location = location
+    return error
 
 
 class SiblingImporter:
@@ -112,12 +116,20 @@ class SiblingImporter:
         self.modules.clear()
 
 
+def _function_location(spec):
+    code = getattr(spec.function, "__code__", None)
+    if code is None:
+        return None
+    return code.co_filename, code.co_firstlineno
+
+
 class EmbeddedSimulation:
     """Engines, functions and FTI loop of one client."""
 
-    def __init__(self, config, base_dir):
+    def __init__(self, config, base_dir, config_path=None):
         self.config = config
         self.base_dir = base_dir
+        self.config_path = config_path
         self.id = next(_ids)
         self.prefix = f"_nrp_embedded_{self.id}"
         self.user_files = []
@@ -132,18 +144,25 @@ class EmbeddedSimulation:
     def resolve(self, file_name):
         return os.path.normpath(os.path.join(self.base_dir, file_name))
 
+    def _in_config(self, *needles):
+        """(configuration file, line) of the first line holding all ``needles``, for error messages."""
+        return config_location(self.config_path, *needles)
+
     # ----------------------------------------------------------------- build
     def _check_supported(self):
         config = self.config
         if config.get("SimulationLoop", "FTILoop") != "FTILoop":
-            raise _needs_real_nrp_core(f'SimulationLoop "{config["SimulationLoop"]}"')
+            raise _needs_real_nrp_core(f'SimulationLoop "{config["SimulationLoop"]}"',
+                                       self._in_config('"SimulationLoop"'))
         if config.get("DataPackProcessor", "tf") != "tf":
-            raise _needs_real_nrp_core(f'DataPackProcessor "{config["DataPackProcessor"]}" (computational graph)')
+            raise _needs_real_nrp_core(f'DataPackProcessor "{config["DataPackProcessor"]}" (computational graph)',
+                                       self._in_config('"DataPackProcessor"'))
         if config.get("ExternalProcesses"):
-            raise _needs_real_nrp_core("ExternalProcesses")
+            raise _needs_real_nrp_core("ExternalProcesses", self._in_config('"ExternalProcesses"'))
         for engine in config["EngineConfigs"]:
             if engine["EngineType"] not in ("python_json", "datatransfer_grpc_engine"):
-                raise _needs_real_nrp_core(f'Engine type "{engine["EngineType"]}" (engine "{engine["EngineName"]}")')
+                raise _needs_real_nrp_core(f'Engine type "{engine["EngineType"]}" (engine "{engine["EngineName"]}")',
+                                           self._in_config(f'"{engine["EngineType"]}"'))
 
     def build_and_initialize(self):
         """Load engines and functions and initialise the engines; returns the
@@ -156,15 +175,24 @@ class EmbeddedSimulation:
             if engine_config["EngineType"] == "python_json":
                 path = self.resolve(engine_config["PythonFileName"])
                 if not os.path.isfile(path):
-                    raise FileNotFoundError(
+                    error = FileNotFoundError(
                         f'Engine "{engine_config["EngineName"]}": PythonFileName "{path}" does not exist')
+                    error.location = self._in_config('"PythonFileName"', engine_config["PythonFileName"])
+                    raise error
                 engine = PythonJsonEngine(index, engine_config, timestep_ns, path, f"{self.prefix}_engine_{index}",
                                           self.importer.builtins)
                 self.user_files.append(path)
             else:
-                engine = DataTransferSink(index, engine_config, timestep_ns)
+                engine = DataTransferEngine(index, engine_config, timestep_ns, self.base_dir, config_path=self.config_path)
             self.engines.append(engine)
-            engine.load()
+            if isinstance(engine, DataTransferEngine):
+                try:
+                    engine.load()
+                except ValueError as e:
+                    e.location = self._in_config(f'"{engine.name}"')
+                    raise
+            else:
+                engine.load()
 
         # Load functions: TFs and PFs in array order, then the status function.
         namespace_module = types.ModuleType(f"{self.prefix}_functions")
@@ -179,14 +207,18 @@ class EmbeddedSimulation:
                 continue
             spec = self._load_function(entry, namespace, names)
             if spec.kind == KIND_SF:
-                raise TypeError(f'"{entry["FileName"]}": a Status Function must be configured as "StatusFunction"')
+                error = TypeError(f'"{entry["FileName"]}": a Status Function must be configured as "StatusFunction"')
+                error.location = _function_location(spec)
+                raise error
             functions.append(spec)
         status_function = None
         entry = self.config.get("StatusFunction")
         if entry and entry.get("IsActive", True):
             status_function = self._load_function(entry, namespace, names)
             if status_function.kind != KIND_SF:
-                raise TypeError(f'"{entry["FileName"]}": the StatusFunction entry must use @StatusFunction()')
+                error = TypeError(f'"{entry["FileName"]}": the StatusFunction entry must use @StatusFunction()')
+                error.location = _function_location(status_function)
+                raise error
 
         pass_by_value = self.config.get("DataPackPassingPolicy") == "value"
         self.loop = FTILoop(self.engines, functions, status_function, pass_by_value)
@@ -195,13 +227,19 @@ class EmbeddedSimulation:
     def _load_function(self, entry, namespace, names):
         path = self.resolve(entry["FileName"])
         if not os.path.isfile(path):
-            raise FileNotFoundError(f'Function "{entry["Name"]}": FileName "{path}" does not exist')
+            error = FileNotFoundError(f'Function "{entry["Name"]}": FileName "{path}" does not exist')
+            error.location = self._in_config('"FileName"', entry["FileName"])
+            raise error
         if entry["Name"] in names:
-            raise ValueError(f'A function named "{entry["Name"]}" is already loaded')
+            error = ValueError(f'A function named "{entry["Name"]}" is already loaded')
+            error.location = self._in_config('"Name"', entry["Name"])
+            raise error
         self.user_files.append(path)
         specs = load_function_file(path, namespace)
         if len(specs) != 1:
-            raise ValueError(f'"{path}" must define exactly one decorated function, found {len(specs)}')
+            error = ValueError(f'"{path}" must define exactly one decorated function, found {len(specs)}')
+            error.location = _function_location(specs[1]) if len(specs) > 1 else (path, 1)
+            raise error
         spec = specs[0]
         spec.name = entry["Name"]
         names.add(entry["Name"])
