@@ -112,7 +112,8 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
 
         public int Port { get; private init; }
 
-        public static async Task<Broker> StartAsync(PythonFixture python, BrokerKind kind)
+        /// <summary>The embedded broker lets other clients publish only under the host's own prefix, so it is given the one the data uses.</summary>
+        public static async Task<Broker> StartAsync(PythonFixture python, BrokerKind kind, string prefix = "")
         {
             if (kind == BrokerKind.Mosquitto)
             {
@@ -123,7 +124,11 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
             var port = FreePort.Next();
             var host = new CoreHost(
                 python,
-                configure: s => s["NrpHost:Mqtt:EmbeddedPort"] = port.ToString(CultureInfo.InvariantCulture),
+                configure: s =>
+                {
+                    s["NrpHost:Mqtt:EmbeddedPort"] = port.ToString(CultureInfo.InvariantCulture);
+                    s["NrpHost:Mqtt:Prefix"] = prefix;
+                },
                 services: b => b.AddMqttStatus());
             await host.StartHostedServicesAsync();
             return new Broker { _host = host, Port = port };
@@ -177,7 +182,7 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
     [InlineData(BrokerKind.Mosquitto, false, "")]
     public async Task DataPacks_AreStreamedToTheirTopics_WithTheTopicListRetained_AndResetAnnounced(BrokerKind kind, bool envelope, string prefix)
     {
-        await using var broker = await Broker.StartAsync(python, kind);
+        await using var broker = await Broker.StartAsync(python, kind, prefix);
         await using var subscriber = await Subscriber.ConnectAsync(broker.Port);
         using var experiment = new TempDirectory("dt-stream");
         using var session = new EmbeddedPython(python);

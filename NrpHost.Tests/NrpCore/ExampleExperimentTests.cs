@@ -102,6 +102,14 @@ public sealed class ExampleExperimentTests(PythonFixture python)
             list.EnumerateArray().Select(e => e.GetProperty("topic").GetString()!.Split('/')[^1]));
 
         Assert.Equal(StateChangeStatus.Changed, (await host.Manager.RequestStateAsync(sim.Id, SimulationState.Stopped)).Status);
+
+        // the data files outlive the simulation directory: they are in the log archive under their relative path
+        var archive = Assert.Single(Directory.GetFiles(Path.Combine(host.StorageRoot, name), $"*_simulation_{sim.Id}.log.zip"));
+        using var zip = System.IO.Compression.ZipFile.OpenRead(archive);
+        var archived = Assert.Single(zip.Entries, e => e.FullName == $"data/{Path.GetFileName(stamp)}/pendulum_state-0.data");
+        using var reader = new StreamReader(archived.Open());
+        Assert.Equal(lines, reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(zip.Entries, e => e.FullName == $"simulation_{sim.Id}.log");
     }
 
     /// <summary>Examples that pace themselves to real time run as fast as possible here, for at most 5 s simulated.</summary>
