@@ -293,7 +293,19 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
         }
     }
 
+    /// <summary>
+    /// Raised on the thread that drains (outside the GIL) with every batch of Python output, after it was logged:
+    /// <c>(category, Python logging level, text)</c> per line, oldest first. Handlers must return quickly.
+    /// </summary>
+    internal event Action<IReadOnlyList<(string Category, int Level, string Text)>>? OutputDrained;
+
     private void Write(List<(string Category, int Level, string Text)> entries)
+    {
+        WriteToLoggers(entries);
+        OutputDrained?.Invoke(entries);
+    }
+
+    private void WriteToLoggers(List<(string Category, int Level, string Text)> entries)
     {
         foreach (var (category, level, text) in entries)
         {

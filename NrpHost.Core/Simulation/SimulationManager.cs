@@ -7,7 +7,7 @@ using NrpHost.Storage;
 namespace NrpHost.Simulation;
 
 /// <summary>The registry of simulations: ids, the active-simulation limit, and the public events.</summary>
-internal sealed class SimulationManager : ISimulationManager, ISimulationEventSink, IAsyncDisposable, IDisposable
+internal sealed partial class SimulationManager : ISimulationManager, ISimulationEventSink, IAsyncDisposable, IDisposable
 {
     private readonly Lock _lock = new();
     private readonly List<Simulation> _simulations = [];
@@ -29,6 +29,7 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
             ? configured
             : Path.Combine(Path.GetTempPath(), "nrphost"));
         SimulationMetrics.Track(this);
+        python.OutputDrained += OnPythonOutput;
         _services = new SimulationServices(storage, python, options.Value, nrpCore.Value, time, _logger, workDirectory, Directory.GetCurrentDirectory(), this);
         if (storageOptions?.Value.UnsentLogsDirectory is { Length: > 0 } unsent)
         {

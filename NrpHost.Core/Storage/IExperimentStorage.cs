@@ -12,6 +12,13 @@ public interface IExperimentStorage
 
     /// <summary>Stores a file (a log archive) at the top level of the experiment.</summary>
     Task UploadAsync(ExperimentLocation experiment, string fileName, Stream content, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The experiments the holder of <paramref name="token"/> can launch, in id order. Storage that knows no users
+    /// ignores the token; the NRP Storage Proxy lists only what the token's user may see, and refuses an unknown token
+    /// with <see cref="ExperimentStorageException"/> (<see cref="ExperimentStorageError.Unauthorized"/>).
+    /// </summary>
+    Task<IReadOnlyList<ExperimentSummary>> ListAsync(string? token, CancellationToken cancellationToken = default);
 }
 
 /// <summary>An experiment in storage and the credentials to reach it.</summary>

@@ -362,5 +362,8 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
 
         public Task UploadAsync(ExperimentLocation experiment, string fileName, Stream content, CancellationToken cancellationToken = default) =>
             Task.CompletedTask;
+
+        public Task<IReadOnlyList<ExperimentSummary>> ListAsync(string? token, CancellationToken cancellationToken = default) =>
+            throw new ExperimentStorageException(error, "storage says no");
     }
 }
