@@ -13,4 +13,5 @@ namespace NrpHost.Api.Contracts;
 [JsonSerializable(typeof(VersionResponse))]
 [JsonSerializable(typeof(HealthResponse))]
 [JsonSerializable(typeof(ExperimentResponse[]))]
+[JsonSerializable(typeof(DashboardSettings))]
 internal sealed partial class NrpJsonContext : JsonSerializerContext;

@@ -64,6 +64,7 @@ export async function call(method, path, body) {
 export const listExperiments = () => call("GET", "experiments");
 export const listSimulations = () => call("GET", "simulation");
 export const version = () => call("GET", "version");
+export const settings = () => call("GET", "dashboard/settings.json");
 
 export function launch(experimentID, experimentConfiguration) {
   return call("POST", "simulation", { experimentID, experimentConfiguration });

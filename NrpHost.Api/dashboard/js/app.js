@@ -47,6 +47,8 @@ function showAlert(message) {
 function showTokenForm(message) {
   needsToken = true;
   $("token-form").hidden = false;
+  $("token").required = !api.token();
+  $("token-state").textContent = api.token() ? "A token is in use." : "No token yet.";
   if (message) {
     showAlert(message);
   }
@@ -64,9 +66,14 @@ async function handleFailure(error, what) {
 
 $("token-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  api.setToken($("token").value.trim());
+  const value = $("token").value.trim();
+  if (!value) {
+    return;
+  }
+  api.setToken(value);
   $("token").value = "";
   showAlert("");
+  showTokenForm();
   refreshAll();
 });
 
@@ -76,7 +83,9 @@ $("token-forget").addEventListener("click", () => {
     entry.stream?.close();
     entry.stream = null;
   }
-  refreshAll();
+  $("experiments").replaceChildren();
+  showTokenForm("The token was forgotten: enter one to see and launch experiments.");
+  $("token").focus();
 });
 
 // ---- experiments -------------------------------------------------------------------------------------------------
@@ -278,20 +287,20 @@ function renderRow(entry) {
   }
   if (!entry.row) {
     entry.row = document.createElement("tr");
-    entry.cells = ["id", "experiment", "state", "simulationTime", "realTime", "timeLeft"].map(() => document.createElement("td"));
-    const action = document.createElement("td");
+    // The id is the button that shows the simulation in detail.
     const show = document.createElement("button");
     show.type = "button";
     show.className = "link";
-    show.textContent = "Show";
+    show.textContent = String(entry.id);
     show.setAttribute("aria-label", `Show simulation ${entry.id}`);
     show.addEventListener("click", () => select(entry.id));
-    action.append(show);
-    entry.row.append(...entry.cells, action);
+    const idCell = document.createElement("td");
+    idCell.append(show);
+    entry.cells = ["experiment", "state", "simulationTime", "realTime", "timeLeft"].map(() => document.createElement("td"));
+    entry.row.append(idCell, ...entry.cells);
   }
   const status = entry.status;
   const values = [
-    String(entry.id),
     entry.info.experimentID,
     stateOf(entry),
     seconds(status?.simulationTime),
@@ -457,15 +466,20 @@ async function refreshAll() {
   for (const entry of simulations.values()) {
     entry.refused = false;
   }
-  await Promise.all([loadExperiments(), loadSimulations()]);
+  // With the Storage Proxy, nothing is asked of it before there is a token.
+  const experiments = needsToken && !api.token() ? Promise.resolve() : loadExperiments();
+  await Promise.all([experiments, loadSimulations()]);
 }
 
 async function start() {
   try {
-    const version = await api.version();
+    const [version, settings] = await Promise.all([api.version(), api.settings()]);
     $("version").textContent = version.hbp_nrp_backend;
-  } catch {
-    // The header shows no version; everything else reports its own failures.
+    if (settings.tokenRequired) {
+      showTokenForm(api.token() ? "" : "This NrpHost uses the NRP Storage Proxy: enter your token to see and launch experiments.");
+    }
+  } catch (error) {
+    await handleFailure(error, "NrpHost could not be asked for its settings");
   }
   await refreshAll();
   setInterval(() => {
