@@ -47,7 +47,8 @@ internal static class ExperimentEndpoints
             {
                 ExperimentStorageError.Unauthorized => NrpErrorResult.Unauthorized(ErrorResponse.Client($"The credentials were not accepted by {storageName}", ex.Message)),
                 ExperimentStorageError.Forbidden => NrpErrorResult.Forbidden(ErrorResponse.Client($"The experiments could not be listed: {storageName} refused access", ex.Message)),
-                ExperimentStorageError.Unavailable => NrpErrorResult.BadGateway(new ErrorResponse(
+                // A proxy that has no such route is as unusable as one that does not answer.
+                ExperimentStorageError.Unavailable or ExperimentStorageError.NotFound => NrpErrorResult.BadGateway(new ErrorResponse(
                     $"The experiment storage ({storageName}) is unavailable", ErrorResponse.ServerErrorType, ex.Message)),
                 _ => NrpErrorResult.ServerError(ErrorResponse.Internal("the experiments could not be listed: " + ex.Message)),
             };

@@ -49,6 +49,7 @@ public sealed class DashboardBrowserTests(PythonFixture python)
         json["SimulationName"] = "tf_exchange that raises";
         json["SimulationDescription"] = "The tf_exchange engines, with a script that raises a RuntimeError after five steps.";
         File.WriteAllText(config, json.ToJsonString());
+        File.WriteAllText(Path.Combine(host.StorageRoot, "tf_exchange_raises", "raising_config.json"), json.ToJsonString());
 
         await using var browser = await BrowserSession.OpenAsync(host.BaseAddress);
         var page = browser.Page;
@@ -100,8 +101,11 @@ public sealed class DashboardBrowserTests(PythonFixture python)
         await Assertions.Expect(page.Locator("#simulations tr").First).ToContainTextAsync("stopped");
 
         // 6. An experiment that raises: its runtime error with type, file, line and line text.
+        // It has two configuration files: the second is chosen.
+        await page.GetByLabel("Configuration for tf_exchange_raises").SelectOptionAsync("raising_config.json");
         await Button(page, "Launch tf_exchange_raises").ClickAsync();
         await Assertions.Expect(page.Locator("#detail-title")).ToContainTextAsync("tf_exchange_raises");
+        Assert.Equal("raising_config.json", host.Manager.Find(1)!.ExperimentConfiguration);
         await Assertions.Expect(state).ToHaveTextAsync("paused");
         await start.ClickAsync();
         var error = page.Locator("#errors li").First;

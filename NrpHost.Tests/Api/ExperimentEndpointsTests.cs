@@ -78,8 +78,10 @@ public sealed class ExperimentEndpointsTests(PythonFixture python)
         Assert.Contains("477", body.GetProperty("data").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task List_WhenTheStorageProxyFails_Is502NamingIt()
+    [Theory]
+    [InlineData(500)]
+    [InlineData(404)]
+    public async Task List_WhenTheStorageProxyFails_Is502NamingIt(int status)
     {
         await using var proxy = await FakeStorageProxy.StartAsync();
         await using var host = await ApiHost.StartAsync(python, s =>
@@ -87,13 +89,13 @@ public sealed class ExperimentEndpointsTests(PythonFixture python)
             s["NrpHost:Storage:ProxyUrl"] = proxy.Url;
             s["NrpHost:Storage:RetryDelayMilliseconds"] = "10";
         });
-        proxy.Inject(ProxyFault.WithStatus(500), r => r.RawPath == "/storage/experiments", times: 10);
+        proxy.Inject(ProxyFault.WithStatus(status), r => r.RawPath == "/storage/experiments", times: 10);
 
         var response = await host.GetAsync("/experiments", FakeStorageProxy.Token);
 
         var body = response.AssertNrpError(502, type: "Server Error");
         Assert.Contains("NRP Storage Proxy", body.GetProperty("message").GetString(), StringComparison.Ordinal);
-        Assert.Contains(proxy.Url, body.GetProperty("data").GetString(), StringComparison.Ordinal);
+        Assert.Contains(status.ToString(System.Globalization.CultureInfo.InvariantCulture), body.GetProperty("data").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

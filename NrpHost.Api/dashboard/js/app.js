@@ -278,7 +278,12 @@ function renderSimulations() {
   for (const entry of entries) {
     renderRow(entry);
   }
-  body.replaceChildren(...entries.map((e) => e.row));
+  // Rows are moved only when the list changed, so a focused button keeps its focus across polls.
+  const rows = entries.map((e) => e.row);
+  const current = [...body.children];
+  if (rows.length !== current.length || rows.some((row, i) => row !== current[i])) {
+    body.replaceChildren(...rows);
+  }
 }
 
 function renderRow(entry) {
