@@ -322,6 +322,8 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
             sink.Write(entries);
             sink.ReportDropped(dropped);
         }
+
+        OutputDrained?.Invoke(entries, dropped);
     }
 
     /// <summary>
@@ -343,6 +345,13 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
             LogOutputDropped(_loggerFactory.CreateLogger("NrpHost." + category), count, PythonOutputRate);
         }
     }
+
+    /// <summary>
+    /// Raised on the thread that drains (outside the GIL) with every batch of Python output, after it was logged:
+    /// <c>(category, Python logging level, text)</c> per line, oldest first, then how many lines of each category the
+    /// rate limit held back. Handlers must return quickly.
+    /// </summary>
+    internal static event Action<IReadOnlyList<(string Category, int Level, string Text)>, IReadOnlyList<(string Category, long Count)>>? OutputDrained;
 
     private void Write(List<(string Category, int Level, string Text)> entries)
     {

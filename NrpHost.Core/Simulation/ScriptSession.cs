@@ -200,6 +200,17 @@ internal sealed class ScriptSession
         }
     }
 
+    /// <summary>Tells the Python side that the host gave up on the simulation's thread. Takes the GIL.</summary>
+    public static void Abandon(int simulationId)
+    {
+        using (Py.GIL())
+        {
+            using var containment = Py.Import("nrphost._containment");
+            using var id = new PyInt(simulationId);
+            containment.InvokeMethod("abandon", id).Dispose();
+        }
+    }
+
     /// <summary><c>{simulation id: [thread names]}</c> of threads that ended simulations started and that still run. Takes the GIL.</summary>
     public static IReadOnlyDictionary<int, IReadOnlyList<string>> LeftoverThreads()
     {

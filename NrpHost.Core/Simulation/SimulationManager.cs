@@ -11,7 +11,7 @@ namespace NrpHost.Simulation;
 /// from its three parts (<see cref="SimulationStateMachine"/>, <see cref="SimulationWorker"/>,
 /// <see cref="SimulationWorkspace"/>).
 /// </summary>
-internal sealed class SimulationManager : ISimulationManager, ISimulationEventSink, IAsyncDisposable, IDisposable
+internal sealed partial class SimulationManager : ISimulationManager, ISimulationEventSink, IAsyncDisposable, IDisposable
 {
     private readonly Lock _lock = new();
     private readonly SortedList<int, Simulation> _simulations = [];
@@ -36,6 +36,7 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
             ? configured
             : Path.Combine(Path.GetTempPath(), "nrphost"));
         SimulationMetrics.Track(this);
+        PythonRuntime.OutputDrained += OnPythonOutput;
         _services = new SimulationServices
         {
             Storage = storage,
@@ -188,6 +189,7 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
     public ValueTask DisposeAsync()
     {
         SimulationMetrics.Untrack(this);
+        PythonRuntime.OutputDrained -= OnPythonOutput;
         return new ValueTask(StopAllAsync());
     }
 

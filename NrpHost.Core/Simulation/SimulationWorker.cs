@@ -259,6 +259,13 @@ internal sealed class SimulationWorker : IPauseGate
         }
 
         _commands.CompleteAdding();
+
+        // Its session no longer holds back the restore of the interpreter after the others (bounded: never waits on the GIL).
+        _ = WithGilAsync(() =>
+        {
+            ScriptSession.Abandon(_id);
+            return true;
+        });
     }
 
     private Task<T> Post<T>(WorkerPhase phase, Func<T> work)

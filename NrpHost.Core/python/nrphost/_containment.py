@@ -259,6 +259,15 @@ def end(owner):
     return ended, running
 
 
+def abandon(owner):
+    """The host gave up on a simulation whose thread does not return: it no longer counts as open (so the interpreter
+    is restored after the others), and what it started is watched like a closed simulation's."""
+    with _lock:
+        owned = _sessions.pop(owner, None)
+        if owned is not None:
+            _leftovers[owner] = owned.threads
+
+
 def leftover_threads():
     """``{simulation id: [thread names]}`` of threads that closed simulations started and that still run."""
     with _lock:

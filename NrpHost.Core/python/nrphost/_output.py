@@ -125,6 +125,12 @@ class Tee:
                 pass
 
 
+def reset(category):
+    """A new simulation takes ``category``: forget the rate and the held-back count of an earlier one with that name."""
+    _buckets.pop(category, None)
+    _dropped.pop(category, None)
+
+
 def _admit(category):
     """Whether one more line of ``category`` may go to the host's logger now (token bucket)."""
     now = time.monotonic()

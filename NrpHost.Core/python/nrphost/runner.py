@@ -210,6 +210,7 @@ class Session:
     def open_logs(self):
         """Create ``simulation_<id>.log`` (this simulation's output) and the script's ``file_logger``, both bounded."""
         _containment.begin(self.sim_id)
+        _output.reset(self.category)
         self.tee = _output.Tee(os.path.join(self.directory, "simulation_%d.log" % self.sim_id), self.log_limit)
         self.binding.tee = self.tee
         self.bind_thread()
