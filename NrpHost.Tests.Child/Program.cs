@@ -1,19 +1,30 @@
+using System.Net;
+using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using NrpHost.Api;
 using NrpHost.Python;
+using NrpHost.Simulation;
 using Python.Runtime;
 
 // Scenarios run in a fresh process by NrpHost.Tests; each prints one JSON line with what it saw.
 return args.FirstOrDefault() switch
 {
     "init-from-8-threads" => InitFrom8Threads(),
+    "restore-fails" when args.Length == 3 => await RestoreFailsAsync(args[1], args[2]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: NrpHost.Tests.Child init-from-8-threads");
+    Console.Error.WriteLine("usage: NrpHost.Tests.Child init-from-8-threads | restore-fails <experiments folder> <work directory>");
     return 2;
 }
 
@@ -71,4 +82,59 @@ static int InitFrom8Threads()
         version,
     }));
     return 0;
+}
+
+// The NrpHost API in this process, over real HTTP, with closing a simulation's session made to fail: the interpreter can
+// no longer be trusted, so /health and the next POST must say so (and nothing may run in it).
+static async Task<int> RestoreFailsAsync(string experiments, string work)
+{
+    var app = NrpHostApi.Build([], builder =>
+    {
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["NrpHost:Storage:LocalRoot"] = experiments,
+            ["NrpHost:Simulation:WorkDirectory"] = work,
+            ["NrpHost:Mqtt:EmbeddedPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(new SimulationFaultInjection(phase =>
+        {
+            if (phase == SimulationPhase.Restore)
+            {
+                throw new InvalidOperationException("the interpreter could not be given back");
+            }
+        }));
+    });
+    await app.StartAsync();
+    var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+    using var http = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(60) };
+
+    async Task<object> Send(HttpMethod method, string path, string? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        }
+
+        using var response = await http.SendAsync(request);
+        return new { code = (int)response.StatusCode, body = await response.Content.ReadAsStringAsync() };
+    }
+
+    var created = await Send(HttpMethod.Post, "/simulation", """{"experimentID":"exp"}""");
+    var stopped = await Send(HttpMethod.Put, "/simulation/0/state", """{"state":"stopped"}""");
+    var health = await Send(HttpMethod.Get, "/health");
+    var next = await Send(HttpMethod.Post, "/simulation", """{"experimentID":"exp"}""");
+    var list = await Send(HttpMethod.Get, "/simulation");
+    Console.WriteLine(JsonSerializer.Serialize(new { created, stopped, health, next, list }));
+    await app.StopAsync();
+    return 0;
+}
+
+static int FreePort()
+{
+    using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    return ((IPEndPoint)listener.LocalEndpoint).Port;
 }

@@ -26,7 +26,7 @@ internal static class SimulationEndpoints
             .WithSummary("Creates a simulation of a storage experiment and initialises it (it is paused when this returns).")
             .Accepts<CreateSimulationRequest>("application/json", "*/*")
             .ProducesNrpErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status413PayloadTooLarge,
-                StatusCodes.Status500InternalServerError, StatusCodes.Status502BadGateway);
+                StatusCodes.Status500InternalServerError, StatusCodes.Status502BadGateway, StatusCodes.Status503ServiceUnavailable);
 
         group.MapGet("", List)
             .WithName("ListSimulations")
@@ -104,6 +104,9 @@ internal static class SimulationEndpoints
             case CreateSimulationStatus.Conflict:
                 ApiLog.CreateRefused(logger, create.ExperimentId, result.Status, result.Message);
                 return TypedResults.Conflict(ErrorResponse.AnotherSimulationRunning(result.Message));
+            case CreateSimulationStatus.Unavailable:
+                ApiLog.CreateRefused(logger, create.ExperimentId, result.Status, result.Message);
+                return NrpErrorResult.ServiceUnavailable(new ErrorResponse(result.Message ?? "Python is not available", ErrorResponse.ServerErrorType));
             case CreateSimulationStatus.Stopped:
                 ApiLog.CreateRefused(logger, create.ExperimentId, result.Status, result.Message);
                 return TypedResults.Conflict(ErrorResponse.Client(result.Message ?? "The simulation was stopped while it was being created."));

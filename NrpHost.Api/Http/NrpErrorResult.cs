@@ -28,6 +28,8 @@ internal sealed class NrpErrorResult(int statusCode, ErrorResponse error)
 
     public static NrpErrorResult ServerError(ErrorResponse error) => new(StatusCodes.Status500InternalServerError, error);
 
+    public static NrpErrorResult ServiceUnavailable(ErrorResponse error) => new(StatusCodes.Status503ServiceUnavailable, error);
+
     public Task ExecuteAsync(HttpContext httpContext)
     {
         ArgumentNullException.ThrowIfNull(httpContext);

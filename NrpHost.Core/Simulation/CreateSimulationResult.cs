@@ -17,6 +17,12 @@ public enum CreateSimulationStatus
 
     /// <summary>A stop request ended the simulation while it was being created.</summary>
     Stopped,
+
+    /// <summary>
+    /// Python cannot run simulations on this host now (not found, or left in a state a simulation could not undo); nothing
+    /// was created. The message says why.
+    /// </summary>
+    Unavailable,
 }
 
 /// <summary>The outcome of <see cref="ISimulationManager.CreateAsync"/>.</summary>

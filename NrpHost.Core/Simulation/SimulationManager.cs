@@ -85,6 +85,15 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
             return new CreateSimulationResult { Status = CreateSimulationStatus.Invalid, Message = "experimentID not given." };
         }
 
+        if (_services.Python.GetStatus() is { State: PythonRuntimeState.Failed } python)
+        {
+            return new CreateSimulationResult
+            {
+                Status = CreateSimulationStatus.Unavailable,
+                Message = "Python cannot run simulations on this host: " + python.Error,
+            };
+        }
+
         Simulation simulation;
         lock (_lock)
         {

@@ -21,6 +21,9 @@ internal enum SimulationPhase
     /// <summary>On the simulation thread: the client's <c>shutdown()</c> and closing the session.</summary>
     Shutdown,
 
+    /// <summary>On the simulation thread: closing the session, which gives the interpreter back.</summary>
+    Restore,
+
     /// <summary>Zipping the logs.</summary>
     Archive,
 

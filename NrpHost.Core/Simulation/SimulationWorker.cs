@@ -73,6 +73,7 @@ internal sealed class SimulationWorker : IPauseGate
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _controlLock = new();
     private readonly Action? _faultHook;
+    private readonly Action<SimulationPhase>? _phaseHook;
     private ControlBlock? _control = new();
     private ScriptSession? _session;
     private Thread? _thread;
@@ -88,6 +89,7 @@ internal sealed class SimulationWorker : IPauseGate
     {
         _id = id;
         _logger = logger;
+        _phaseHook = faultHook;
         _faultHook = faultHook is null ? null : () => faultHook(PhaseName(_phase));
     }
 
@@ -398,14 +400,34 @@ internal sealed class SimulationWorker : IPauseGate
             if (!_abandoned)
             {
                 // Closing releases Python's view of the control block; only then does the thread free it when it ends.
-                closed = session.Close();
-                _pythonViewOpen = false;
+                closed = Close(session);
             }
 
             DrainOutputQuietly();
         }
 
         return new ShutdownReport(clientError, closed);
+    }
+
+    /// <summary>
+    /// Closes the session. When closing itself fails, the interpreter is in an unknown state: that is reported as a
+    /// problem (so it is taken out of service), and the control block stays allocated (Python may still see it).
+    /// </summary>
+    private SessionCloseReport Close(ScriptSession session)
+    {
+        try
+        {
+            _phaseHook?.Invoke(SimulationPhase.Restore);
+            var closed = session.Close();
+            _pythonViewOpen = false;
+            return closed;
+        }
+#pragma warning disable CA1031 // Whatever failed, the simulation goes on to its end; the interpreter is what is reported.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return new SessionCloseReport([], [], [$"closing the session failed ({ex.GetType().Name}: {ex.Message})"]);
+        }
     }
 
     /// <summary>Called by Python (through pythonnet, without the GIL) when the script reaches a closed gate.</summary>

@@ -6,11 +6,15 @@ namespace NrpHost.Tests.Infrastructure;
 /// <summary>Runs a scenario of NrpHost.Tests.Child in a fresh process and reads the JSON line it prints.</summary>
 public static class ChildProcess
 {
-    public static async Task<JsonElement> RunAsync(string scenario, TimeSpan? timeout = null)
+    public static async Task<JsonElement> RunAsync(string scenario, TimeSpan? timeout = null, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "NrpHost.Tests.Child.dll"));
         start.ArgumentList.Add(scenario);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

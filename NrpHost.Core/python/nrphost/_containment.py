@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 import weakref
 
 from nrphost import _output
@@ -235,6 +236,11 @@ def _install_ownership():
     atexit.register = register
 
 
+def host_directory():
+    """The host's current directory when the interpreter started."""
+    return _pristine.cwd if _pristine is not None else os.path.abspath(os.sep)
+
+
 def begin(owner):
     """A simulation starts: what its threads start from now on is recorded as its own."""
     with _lock:
@@ -391,7 +397,7 @@ def restore(work_directory):
             if name in saved.modules:
                 continue
             origin = getattr(module, "__file__", None) or ""
-            if isinstance(origin, str) and origin.startswith(prefix):
+            if not isinstance(module, types.ModuleType) or isinstance(origin, str) and origin.startswith(prefix):
                 del sys.modules[name]
         for name, module in saved.modules.items():
             if sys.modules.get(name) is not module:

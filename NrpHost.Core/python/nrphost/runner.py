@@ -245,7 +245,11 @@ class Session:
     def _enter_directory(self):
         """Make the simulation directory the current directory and the front of ``sys.path`` (once)."""
         if self._entered is None:
-            self._entered = (os.getcwd(), list(sys.path), set(sys.modules))
+            try:
+                cwd = os.getcwd()
+            except OSError:  # the current directory was removed under us: the host's own is the one to go back to
+                cwd = _containment.host_directory()
+            self._entered = (cwd, list(sys.path), set(sys.modules))
             os.chdir(self.directory)
             sys.path.insert(0, self.directory)
 
