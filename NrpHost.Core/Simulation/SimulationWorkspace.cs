@@ -63,7 +63,7 @@ internal sealed class SimulationWorkspace
             return null;
         }
 
-        var name = LogArchive.FileName(_services.Time.GetLocalNow(), _id);
+        var name = LogArchive.FileName(_services.Time.GetLocalNow(), _id, _services.HostId);
         var staging = Path.Combine(_services.WorkDirectory, "archives");
         System.IO.Directory.CreateDirectory(staging);
         var temporary = Path.Combine(staging, Path.GetFileNameWithoutExtension(Path.GetRandomFileName()) + "_" + name);
