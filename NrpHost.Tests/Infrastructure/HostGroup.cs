@@ -209,7 +209,14 @@ public abstract partial class HostGroup : IAsyncLifetime
 
     private async Task<List<(Uri Url, int Pid, string Log)>> StartScriptAsync(int count, string broker, int firstPort, Dictionary<string, string> storage)
     {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // A directory of its own: the test process's current directory may be a simulation directory that goes away.
+        var start = new ProcessStartInfo("bash")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = _temp.Path,
+        };
         start.ArgumentList.Add(Path.Combine(SeveralHostsReadme.RepositoryRoot, "eng", "run-hosts.sh"));
         start.ArgumentList.Add(count.ToString(System.Globalization.CultureInfo.InvariantCulture));
         start.Environment["NRPHOST_BROKER"] = broker;
