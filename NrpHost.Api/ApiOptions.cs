@@ -30,4 +30,17 @@ public sealed class ApiOptions
     /// <summary>The largest accepted request body, in bytes (413 above). Default 64 KiB.</summary>
     [Range(1024, 16 * 1024 * 1024)]
     public int MaxRequestBodyBytes { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// How many of a simulation's output lines one <c>GET /simulation/{id}/events</c> stream sends per second; lines
+    /// above that are dropped and counted in a notice. Default 100.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int EventLogLinesPerSecond { get; set; } = 100;
+
+    /// <summary>
+    /// How often an events stream sends a keep-alive comment, in seconds, so proxies do not close it. Default 15.
+    /// </summary>
+    [Range(1, 300)]
+    public int EventKeepAliveSeconds { get; set; } = 15;
 }

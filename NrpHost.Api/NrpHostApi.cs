@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using NrpHost.Api.Contracts;
 using NrpHost.Api.Endpoints;
+using NrpHost.Api.Events;
 using NrpHost.Api.Health;
 using NrpHost.Api.Http;
 using NrpHost.Api.Identity;
@@ -44,6 +45,7 @@ public static class NrpHostApi
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.TryAddSingleton<CallerResolver>();
+        builder.Services.TryAddSingleton<EventStreamRegistry>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, NrpJsonContext.Default));
         builder.Services.AddCors();
         builder.Services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>, CorsSetup>();
@@ -66,10 +68,13 @@ public static class NrpHostApi
         app.Use(AnswerOptions);
         app.UseMiddleware<OriginPolicy>();
         app.UseMqttWebSockets();
+        app.UseDashboard();
 
         // Endpoints.
         app.MapOpenApi();
         app.MapSimulationEndpoints();
+        app.MapSimulationEventsEndpoints();
+        app.MapExperimentEndpoints();
         app.MapVersionEndpoints();
         app.MapHealthEndpoints();
         return app;

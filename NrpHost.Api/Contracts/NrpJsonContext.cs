@@ -12,4 +12,6 @@ namespace NrpHost.Api.Contracts;
 [JsonSerializable(typeof(CreateSimulationRequest))]
 [JsonSerializable(typeof(VersionResponse))]
 [JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(ExperimentResponse[]))]
+[JsonSerializable(typeof(DashboardSettings))]
 internal sealed partial class NrpJsonContext : JsonSerializerContext;

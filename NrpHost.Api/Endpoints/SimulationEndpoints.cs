@@ -214,7 +214,7 @@ internal static class SimulationEndpoints
         };
     }
 
-    private static async ValueTask<NrpErrorResult?> CheckViewAsync(
+    internal static async ValueTask<NrpErrorResult?> CheckViewAsync(
         HttpRequest request, SimulationSnapshot simulation, CallerResolver callers, ILoggerFactory loggers)
     {
         var decision = await callers.CanViewAsync(request, simulation, request.HttpContext.RequestAborted).ConfigureAwait(false);

@@ -9,7 +9,7 @@ namespace NrpHost.Messaging;
 /// The JSON the NRP Frontend reads on the <c>status</c> and <c>runtime_error</c> topics. Written by hand with
 /// <see cref="Utf8JsonWriter"/> so field order and types are exactly the reference's and no reflection is needed.
 /// </summary>
-internal static class MqttPayloads
+public static class MqttPayloads
 {
     /// <summary><c>{"realTime","simulationTime","state","simulationTimeLeft"}</c>: seconds, never null.</summary>
     public static byte[] Status(SimulationState state, SimulationClock clock) => Write(writer =>

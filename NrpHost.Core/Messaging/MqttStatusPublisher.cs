@@ -33,6 +33,7 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
     internal static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(250);
     internal static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan DrainOnStop = TimeSpan.FromSeconds(2);
     private const int QueueCapacity = 1024;
 
     /// <summary>How long a broker keeps a retained state message that is not renewed (whole seconds; tests shorten it).</summary>
@@ -54,6 +55,7 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile string? _problem;
     private Task _loops = Task.CompletedTask;
+    private Task _publishLoop = Task.CompletedTask;
     private int _started;
     private int _disposed;
 
@@ -148,9 +150,10 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
         }
 
         var token = _stopping.Token;
+        _publishLoop = Task.Run(() => PublishLoopAsync(token), CancellationToken.None);
         _loops = Task.WhenAll(
             Task.Run(() => ConnectLoopAsync(token), CancellationToken.None),
-            Task.Run(() => PublishLoopAsync(token), CancellationToken.None),
+            _publishLoop,
             Task.Run(() => TickLoopAsync(token), CancellationToken.None));
         return Task.CompletedTask;
     }
@@ -165,6 +168,18 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
         _manager.StateChanged -= OnStateChanged;
         _manager.RuntimeError -= OnRuntimeError;
         _manager.Progress -= OnProgress;
+
+        // What is queued (the final states of the simulations the host just stopped) still goes out, within a bound.
+        _queue.Writer.TryComplete();
+        try
+        {
+            await _publishLoop.WaitAsync(DrainOnStop, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+            // Stopping anyway.
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {

@@ -29,6 +29,7 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
     private static PythonInstallation? s_installation;
     private static string? s_version;
     private static Exception? s_initFailure;
+    private static string? s_unusable;
     private static Thread? s_drainThread;
     private static volatile bool s_exiting;
     private static readonly List<PythonRuntime> Sinks = [];
@@ -67,6 +68,11 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
                 throw new PythonNotAvailableException(s_initFailure.Message, s_initFailure);
             }
 
+            if (s_unusable is not null)
+            {
+                throw new PythonNotAvailableException(s_unusable);
+            }
+
             if (s_installation is null)
             {
                 var installation = Locate();
@@ -87,7 +93,14 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
         {
             if (s_installation is { } running)
             {
-                return new PythonRuntimeStatus { State = PythonRuntimeState.Ready, Version = s_version, Library = running.Library, Executable = running.Executable };
+                return new PythonRuntimeStatus
+                {
+                    State = s_unusable is null ? PythonRuntimeState.Ready : PythonRuntimeState.Failed,
+                    Version = s_version,
+                    Library = running.Library,
+                    Executable = running.Executable,
+                    Error = s_unusable,
+                };
             }
 
             if (s_initFailure is not null)
@@ -184,6 +197,8 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
 
                 using var output = Py.Import("nrphost._output");
                 output.InvokeMethod("install").Dispose();
+                using var containment = Py.Import("nrphost._containment");
+                containment.InvokeMethod("install").Dispose();
                 using var version = sys.GetAttr("version_info");
                 s_version = $"{version[0]}.{version[1]}.{version[2]}";
             }
@@ -250,6 +265,7 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
     internal static void DrainOutput()
     {
         List<(string Category, int Level, string Text)> entries;
+        List<(string Category, long Count)> dropped;
         lock (ProcessLock)
         {
             if (s_installation is null || Sinks.Count == 0 || !PythonEngine.IsInitialized)
@@ -262,21 +278,32 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
         {
             using var output = Py.Import("nrphost._output");
             using var drained = output.InvokeMethod("drain");
-            var count = (int)drained.Length();
-            if (count == 0)
-            {
-                return;
-            }
-
+            using var lines = drained[0];
+            using var cut = drained[1];
+            var count = (int)lines.Length();
             entries = new List<(string, int, string)>(count);
             for (var i = 0; i < count; i++)
             {
-                using var item = drained[i];
+                using var item = lines[i];
                 using var category = item[0];
                 using var level = item[1];
                 using var text = item[2];
                 entries.Add((category.As<string>(), level.As<int>(), text.As<string>()));
             }
+
+            dropped = [];
+            for (var i = 0; i < (int)cut.Length(); i++)
+            {
+                using var item = cut[i];
+                using var category = item[0];
+                using var n = item[1];
+                dropped.Add((category.As<string>(), n.As<long>()));
+            }
+        }
+
+        if (entries.Count == 0 && dropped.Count == 0)
+        {
+            return;
         }
 
         PythonRuntime[] sinks;
@@ -285,11 +312,46 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
             sinks = [.. Sinks];
         }
 
+        foreach (var (category, count) in dropped)
+        {
+            PythonMetrics.DroppedLines.Add(count, new KeyValuePair<string, object?>("category", "NrpHost." + category));
+        }
+
         foreach (var sink in sinks)
         {
             sink.Write(entries);
+            sink.ReportDropped(dropped);
+        }
+
+        OutputDrained?.Invoke(entries, dropped);
+    }
+
+    /// <summary>
+    /// Marks the interpreter as unusable (a simulation changed it in a way the host could not undo): it stays up for
+    /// what runs, but no new simulation is started in it, and the health report says why. Only a restart clears it.
+    /// </summary>
+    internal static void MarkUnusable(string reason)
+    {
+        lock (ProcessLock)
+        {
+            s_unusable ??= reason;
         }
     }
+
+    private void ReportDropped(List<(string Category, long Count)> dropped)
+    {
+        foreach (var (category, count) in dropped)
+        {
+            LogOutputDropped(_loggerFactory.CreateLogger("NrpHost." + category), count, PythonOutputRate);
+        }
+    }
+
+    /// <summary>
+    /// Raised on the thread that drains (outside the GIL) with every batch of Python output, after it was logged:
+    /// <c>(category, Python logging level, text)</c> per line, oldest first, then how many lines of each category the
+    /// rate limit held back. Handlers must return quickly.
+    /// </summary>
+    internal static event Action<IReadOnlyList<(string Category, int Level, string Text)>, IReadOnlyList<(string Category, long Count)>>? OutputDrained;
 
     private void Write(List<(string Category, int Level, string Text)> entries)
     {
@@ -327,6 +389,12 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Error, Message = "Python is not available: {Reason}")]
     private static partial void LogPythonNotFound(ILogger logger, string reason);
+
+    /// <summary>Lines a second of one category forwarded to the logger (Python's <c>_output.RATE_LINES</c>).</summary>
+    private const int PythonOutputRate = 1000;
+
+    [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "{Count} lines of output were not forwarded to the log: more than {Rate} lines a second (the simulation log file keeps them, up to its size limit)")]
+    private static partial void LogOutputDropped(ILogger logger, long count, int rate);
 
     [LoggerMessage(EventId = 202, Message = "{Text}")]
     private static partial void LogPythonOutput(ILogger logger, LogLevel level, string text);

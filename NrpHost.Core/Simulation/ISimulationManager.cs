@@ -17,6 +17,13 @@ public interface ISimulationManager
     event EventHandler<SimulationProgressEventArgs>? Progress;
 
     /// <summary>
+    /// Raised for every line a simulation's script prints or logs, in order, shortly after it was written (output is
+    /// moved out of Python in batches, every <c>OutputDrainIntervalMilliseconds</c> and when the script ends, so a
+    /// script's last lines come before its <see cref="RuntimeError"/> and its final state). Handlers must return quickly.
+    /// </summary>
+    event EventHandler<SimulationOutputEventArgs>? Output;
+
+    /// <summary>
     /// Creates a simulation: stages the experiment into its own directory and initialises it. Returns when it is
     /// paused (ready to start), failed, or refused.
     /// </summary>

@@ -6,7 +6,7 @@ namespace NrpHost.Simulation;
 /// The .NET side of <c>nrphost.runner.Session</c>: one simulation's compiled script, nrp-core client and log
 /// files. Every method takes the GIL itself. All but the static ones are called on the simulation's own thread.
 /// </summary>
-internal sealed class ScriptSession : IDisposable
+internal sealed class ScriptSession
 {
     private readonly PyObject _session;
     private readonly string _mainScript;
@@ -23,7 +23,8 @@ internal sealed class ScriptSession : IDisposable
     }
 
     /// <summary>Creates the session and its log files.</summary>
-    public static ScriptSession Create(int simulationId, string directory, string mainScript, ControlBlock control, Action wait, long maxSteps, IReadOnlyList<string> extraPythonPath)
+    public static ScriptSession Create(
+        int simulationId, string directory, string mainScript, ControlBlock control, Action wait, long maxSteps, long logLimit, IReadOnlyList<string> extraPythonPath)
     {
         using (Py.GIL())
         {
@@ -52,7 +53,8 @@ internal sealed class ScriptSession : IDisposable
             using var address = new PyInt((long)control.Address);
             using var waitFn = wait.ToPython();
             using var max = new PyInt(maxSteps);
-            var session = runner.InvokeMethod("Session", id, dir, script, address, waitFn, max);
+            using var limit = new PyInt(logLimit);
+            var session = runner.InvokeMethod("Session", id, dir, script, address, waitFn, max, limit);
             try
             {
                 session.InvokeMethod("open_logs").Dispose();
@@ -167,19 +169,80 @@ internal sealed class ScriptSession : IDisposable
         return new SimulationError { SimulationId = simulationId, Message = message, ErrorType = errorType, FileName = mainScript };
     }
 
-    public void Dispose()
+    /// <summary>
+    /// Closes the session: ends the child processes the simulation started, gives the interpreter back (see
+    /// <c>nrphost._containment</c>), closes the log files and releases Python's view of the control block.
+    /// </summary>
+    public SessionCloseReport Close()
     {
         using (Py.GIL())
         {
             try
             {
-                _session.InvokeMethod("close").Dispose();
+                using var report = _session.InvokeMethod("close");
+                using var ended = report.GetItem("ended");
+                using var threads = report.GetItem("threads");
+                using var problems = report.GetItem("problems");
+                return new SessionCloseReport(
+                    Strings(ended, item =>
+                    {
+                        using var pid = item[0];
+                        using var how = item[1];
+                        return $"{pid.As<long>()} ({how.As<string>()})";
+                    }),
+                    Strings(threads, item => item.As<string>()),
+                    Strings(problems, item => item.As<string>()));
             }
             finally
             {
                 _session.Dispose();
             }
         }
+    }
+
+    /// <summary>Tells the Python side that the host gave up on the simulation's thread. Takes the GIL.</summary>
+    public static void Abandon(int simulationId)
+    {
+        using (Py.GIL())
+        {
+            using var containment = Py.Import("nrphost._containment");
+            using var id = new PyInt(simulationId);
+            containment.InvokeMethod("abandon", id).Dispose();
+        }
+    }
+
+    /// <summary><c>{simulation id: [thread names]}</c> of threads that ended simulations started and that still run. Takes the GIL.</summary>
+    public static IReadOnlyDictionary<int, IReadOnlyList<string>> LeftoverThreads()
+    {
+        using (Py.GIL())
+        {
+            using var containment = Py.Import("nrphost._containment");
+            using var found = containment.InvokeMethod("leftover_threads");
+            using var items = found.InvokeMethod("items");
+            using var list = PyList.AsList(items);
+            var result = new Dictionary<int, IReadOnlyList<string>>();
+            for (var i = 0; i < (int)list.Length(); i++)
+            {
+                using var pair = list[i];
+                using var owner = pair[0];
+                using var names = pair[1];
+                result[owner.As<int>()] = Strings(names, item => item.As<string>());
+            }
+
+            return result;
+        }
+    }
+
+    private static List<string> Strings(PyObject sequence, Func<PyObject, string> read)
+    {
+        var result = new List<string>();
+        for (var i = 0; i < (int)sequence.Length(); i++)
+        {
+            using var item = sequence[i];
+            result.Add(read(item));
+        }
+
+        return result;
     }
 
     private SimulationError? ToError(PyObject report)
@@ -220,3 +283,6 @@ internal readonly record struct CodeLocation(string File, int Line, string Funct
 {
     public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{File} line {Line}, in {Function}");
 }
+
+/// <summary>What closing a session found: child processes it ended, its threads still running, what could not be restored.</summary>
+internal sealed record SessionCloseReport(IReadOnlyList<string> EndedChildren, IReadOnlyList<string> RunningThreads, IReadOnlyList<string> Problems);

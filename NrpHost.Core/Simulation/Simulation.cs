@@ -239,6 +239,7 @@ internal sealed class Simulation
         var (factory, pythonPath) = NrpCoreClients.Select(nrpCore, _services.PythonPackages);
         return new WorkerSetup(
             directory,
+            _services.Options.MaxLogFileBytes,
             Request.MainScript,
             Request.ExperimentConfiguration,
             configuration.MaxSteps,
@@ -517,9 +518,15 @@ internal sealed class Simulation
 
         try
         {
-            if (await shutdown.ConfigureAwait(false) is { } error)
+            var report = await shutdown.ConfigureAwait(false);
+            if (report.ClientError is { } error)
             {
                 SimulationLog.ClientShutdownFailed(_logger, Id, error);
+            }
+
+            if (report.Closed is { } closed)
+            {
+                Contained(closed);
             }
         }
         catch (OperationCanceledException)
@@ -536,6 +543,27 @@ internal sealed class Simulation
         }
 
         return null;
+    }
+
+    /// <summary>Reports what the simulation left behind, and takes the interpreter out of service when it could not be restored.</summary>
+    private void Contained(SessionCloseReport closed)
+    {
+        if (closed.EndedChildren.Count > 0)
+        {
+            SimulationLog.ChildrenEnded(_logger, Id, string.Join(", ", closed.EndedChildren));
+        }
+
+        if (closed.RunningThreads.Count > 0)
+        {
+            SimulationLog.ThreadsLeftRunning(_logger, Id, string.Join(", ", closed.RunningThreads));
+        }
+
+        if (closed.Problems.Count > 0)
+        {
+            var reason = $"simulation {Id} changed the Python interpreter in a way that could not be undone ({string.Join("; ", closed.Problems)}); restart the host";
+            SimulationLog.InterpreterNotRestored(_logger, Id, reason);
+            PythonRuntime.MarkUnusable(reason);
+        }
     }
 
     private async Task<bool> InterruptUntilDoneAsync(Task work, TimeSpan within)

@@ -76,4 +76,13 @@ internal static partial class SimulationLog
 
     [LoggerMessage(EventId = 123, Level = LogLevel.Error, Message = "Simulation {SimulationId}: clean-up failed: {Reason}")]
     public static partial void CleanupFailed(ILogger logger, int simulationId, string reason);
+
+    [LoggerMessage(EventId = 124, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: ended the child processes it had left running: {Children}")]
+    public static partial void ChildrenEnded(ILogger logger, int simulationId, string children);
+
+    [LoggerMessage(EventId = 125, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: threads it started are still running after it ended: {Threads}")]
+    public static partial void ThreadsLeftRunning(ILogger logger, int simulationId, string threads);
+
+    [LoggerMessage(EventId = 126, Level = LogLevel.Critical, Message = "Simulation {SimulationId}: {Reason}. No new simulation is started until the host is restarted")]
+    public static partial void InterpreterNotRestored(ILogger logger, int simulationId, string reason);
 }

@@ -12,7 +12,7 @@ namespace NrpHost.Simulation;
 /// from its three parts (<see cref="SimulationStateMachine"/>, <see cref="SimulationWorker"/>,
 /// <see cref="SimulationWorkspace"/>).
 /// </summary>
-internal sealed class SimulationManager : ISimulationManager, ISimulationEventSink, IAsyncDisposable, IDisposable
+internal sealed partial class SimulationManager : ISimulationManager, ISimulationEventSink, IAsyncDisposable, IDisposable
 {
     private readonly Lock _lock = new();
     private readonly SortedList<int, Simulation> _simulations = [];
@@ -38,6 +38,7 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
             ? configured
             : Path.Combine(Path.GetTempPath(), "nrphost"));
         SimulationMetrics.Track(this);
+        PythonRuntime.OutputDrained += OnPythonOutput;
         _services = new SimulationServices
         {
             Storage = storage,
@@ -191,6 +192,7 @@ internal sealed class SimulationManager : ISimulationManager, ISimulationEventSi
     public ValueTask DisposeAsync()
     {
         SimulationMetrics.Untrack(this);
+        PythonRuntime.OutputDrained -= OnPythonOutput;
         return new ValueTask(StopAllAsync());
     }
 

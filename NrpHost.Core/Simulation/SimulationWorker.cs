@@ -33,9 +33,13 @@ internal enum WorkerPhase
 /// <param name="Error">Its fault, if any.</param>
 internal readonly record struct ScriptOutcome(bool Stopped, SimulationError? Error);
 
+/// <summary>How the shutdown went: the client's own error, if any, and what closing the session found (null when it was not closed).</summary>
+internal sealed record ShutdownReport(string? ClientError, SessionCloseReport? Closed);
+
 /// <summary>What the worker's thread needs to prepare a simulation.</summary>
 internal sealed record WorkerSetup(
     string Directory,
+    long LogLimit,
     string MainScript,
     string ConfigurationFile,
     long MaxSteps,
@@ -174,13 +178,13 @@ internal sealed class SimulationWorker : IPauseGate
     /// Shuts the client down and closes the session, then ends the thread. Completes with the shutdown's error text,
     /// if any. Without a thread there is nothing to do.
     /// </summary>
-    public Task<string?> ShutdownAsync()
+    public Task<ShutdownReport> ShutdownAsync()
     {
         if (_thread is null)
         {
             ReleaseControl();
             _ended.TrySetResult();
-            return Task.FromResult<string?>(null);
+            return Task.FromResult(new ShutdownReport(null, null));
         }
 
         var done = Post(WorkerPhase.ShuttingDown, Shutdown);
@@ -255,6 +259,13 @@ internal sealed class SimulationWorker : IPauseGate
         }
 
         _commands.CompleteAdding();
+
+        // Its session no longer holds back the restore of the interpreter after the others (bounded: never waits on the GIL).
+        _ = WithGilAsync(() =>
+        {
+            ScriptSession.Abandon(_id);
+            return true;
+        });
     }
 
     private Task<T> Post<T>(WorkerPhase phase, Func<T> work)
@@ -335,7 +346,7 @@ internal sealed class SimulationWorker : IPauseGate
         // One GIL hold (and so one Python thread state) for the whole preparation.
         using (Py.GIL())
         {
-            var session = ScriptSession.Create(_id, setup.Directory, setup.MainScript, control, WaitAtGate, setup.MaxSteps, setup.PythonPath);
+            var session = ScriptSession.Create(_id, setup.Directory, setup.MainScript, control, WaitAtGate, setup.MaxSteps, setup.LogLimit, setup.PythonPath);
             _session = session;
             _pythonViewOpen = true;
             var report = session.Load();
@@ -364,33 +375,37 @@ internal sealed class SimulationWorker : IPauseGate
         return new ScriptOutcome(stopped, error);
     }
 
-    private string? Shutdown()
+    private ShutdownReport Shutdown()
     {
         var session = Interlocked.Exchange(ref _session, null);
         if (session is null)
         {
-            return null;
+            return new ShutdownReport(null, null);
         }
 
+        string? clientError = null;
+        SessionCloseReport? closed = null;
         try
         {
-            // Inside the try: whatever fails, the session is still closed (and the current directory given back).
+            // Inside the try: whatever fails, the session is still closed (and the interpreter given back).
             _faultHook?.Invoke();
-            return session.ShutdownClient();
+            clientError = session.ShutdownClient();
         }
         finally
         {
             // A shutdown that returns after the worker was abandoned touches nothing: the host has moved on, and
-            // closing would put back a current directory and sys.path that now belong to someone else.
+            // closing would give back a current directory and sys.path that now belong to someone else.
             if (!_abandoned)
             {
                 // Closing releases Python's view of the control block; only then does the thread free it when it ends.
-                session.Dispose();
+                closed = session.Close();
                 _pythonViewOpen = false;
             }
 
             DrainOutputQuietly();
         }
+
+        return new ShutdownReport(clientError, closed);
     }
 
     /// <summary>Called by Python (through pythonnet, without the GIL) when the script reaches a closed gate.</summary>

@@ -15,6 +15,12 @@ public interface IExperimentStorage
     /// taken, a suffix is added. Returns the name it was stored under.
     /// </summary>
     Task<string> UploadAsync(ExperimentLocation experiment, string fileName, Stream content, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The experiments the holder of <paramref name="token"/> can launch, in id order. Storage that knows no users
+    /// ignores the token; the NRP Storage Proxy lists only what the token's user may see, and refuses an unknown token
+    /// with <see cref="ExperimentStorageException"/> (<see cref="ExperimentStorageError.Unauthorized"/>).
+    /// </summary>
+    Task<IReadOnlyList<ExperimentSummary>> ListAsync(string? token, CancellationToken cancellationToken = default);
 }
 
 /// <summary>An experiment in storage and the credentials to reach it.</summary>

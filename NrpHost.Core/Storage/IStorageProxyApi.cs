@@ -23,6 +23,10 @@ internal interface IStorageProxyApi
         [Authorize("Bearer")] string token,
         CancellationToken cancellationToken);
 
+    /// <summary>Every experiment the token's owner may see (owned or shared), each with its configuration.</summary>
+    [Get("/storage/experiments")]
+    Task<HttpResponseMessage> ListExperimentsAsync([Authorize("Bearer")] string token, CancellationToken cancellationToken);
+
     /// <summary>The entries of an experiment (by name) or of a folder (by its uuid).</summary>
     [Get("/storage/{folder}")]
     Task<List<ProxyEntry>> ListAsync(string folder, [Authorize("Bearer")] string token, CancellationToken cancellationToken);

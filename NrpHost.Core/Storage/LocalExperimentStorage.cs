@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -50,6 +51,113 @@ internal sealed class LocalExperimentStorage : IExperimentStorage
             }
 
             return name;
+        }
+    }
+
+    /// <summary>
+    /// Every folder under <see cref="Root"/> with a configuration: <c>simulation_config.json</c>, or another top-level
+    /// <c>*.json</c> file that is an nrp-core configuration (a JSON object with <c>EngineConfigs</c>). Hidden folders and
+    /// folders whose name cannot be an experiment id are left out; files are read only when they are small, non-empty
+    /// and not links (a FIFO or device has no size, so it is never opened).
+    /// </summary>
+    public Task<IReadOnlyList<ExperimentSummary>> ListAsync(string? token, CancellationToken cancellationToken = default) =>
+        Task.Run(() => List(cancellationToken), cancellationToken);
+
+    /// <summary>Largest configuration file read while listing.</summary>
+    internal const long MaxConfigurationBytes = 1024 * 1024;
+
+    /// <summary>Most <c>*.json</c> files looked at in one experiment folder.</summary>
+    internal const int MaxConfigurationCandidates = 64;
+
+    private IReadOnlyList<ExperimentSummary> List(CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(Root))
+        {
+            return [];
+        }
+
+        var experiments = new List<ExperimentSummary>();
+        foreach (var folder in new DirectoryInfo(Root).EnumerateDirectories())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (folder.Name.StartsWith('.') || !PathGuard.IsSafeSegment(folder.Name) || !folder.Exists)
+            {
+                continue;
+            }
+
+            if (Summarize(folder) is { } summary)
+            {
+                experiments.Add(summary);
+            }
+        }
+
+        return ExperimentListing.Ordered(experiments);
+    }
+
+    private static ExperimentSummary? Summarize(DirectoryInfo folder)
+    {
+        var configurations = new List<string>();
+        JsonElement described = default;
+        IEnumerable<FileInfo> candidates;
+        try
+        {
+            candidates = folder.EnumerateFiles("*.json")
+                .Where(f => f.Name.EndsWith(".json", StringComparison.Ordinal))
+                .OrderBy(f => f.Name == ExperimentListing.DefaultConfiguration ? 0 : 1)
+                .ThenBy(f => f.Name, StringComparer.Ordinal)
+                .Take(MaxConfigurationCandidates)
+                .ToList();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        foreach (var file in candidates)
+        {
+            var isDefault = file.Name == ExperimentListing.DefaultConfiguration;
+            var configuration = ReadConfiguration(file);
+            var isConfiguration = configuration.ValueKind == JsonValueKind.Object &&
+                                  configuration.TryGetProperty("EngineConfigs", out var engines) && engines.ValueKind == JsonValueKind.Array;
+            if (!isDefault && !isConfiguration)
+            {
+                continue;
+            }
+
+            configurations.Add(file.Name);
+            if (described.ValueKind == JsonValueKind.Undefined && configuration.ValueKind == JsonValueKind.Object)
+            {
+                described = configuration;
+            }
+        }
+
+        return configurations.Count == 0 ? null : ExperimentListing.Summarize(folder.Name, described, configurations);
+    }
+
+    /// <summary>The file's JSON, or default when it is not a small regular file of valid JSON.</summary>
+    private static JsonElement ReadConfiguration(FileInfo file)
+    {
+        try
+        {
+            if (file.LinkTarget is not null || file.Length is 0 or > MaxConfigurationBytes)
+            {
+                return default;
+            }
+
+            // Never more than the size seen: a file that grows meanwhile is read only that far.
+            var buffer = new byte[file.Length];
+            int read;
+            using (var stream = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan))
+            {
+                read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            }
+
+            using var document = JsonDocument.Parse(buffer.AsMemory(0, read), ExperimentListing.ParseOptions);
+            return document.RootElement.Clone();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return default;
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
 namespace NrpHost.Storage;
@@ -113,6 +114,54 @@ internal sealed class ProxyExperimentStorage : IExperimentStorage
         }, cancellationToken).ConfigureAwait(false);
         StorageLog.Uploaded(_logger, fileName, experimentId);
         return fileName;
+    }
+
+    /// <summary>
+    /// <c>GET /storage/experiments</c> with the caller's token: every experiment the proxy lists whose <c>id</c> is a
+    /// plain folder name, named by its configuration's <c>SimulationName</c> (the proxy includes every key of the
+    /// experiment's <c>simulation_config.json</c> in <c>configuration</c>, and names the file in <c>configFile</c>).
+    /// </summary>
+    public async Task<IReadOnlyList<ExperimentSummary>> ListAsync(string? token, CancellationToken cancellationToken = default)
+    {
+        const string What = "listing the experiments";
+        var bearer = StorageProxyClient.TokenOrSentinel(token);
+        return await _client.CallAsync(What, async (api, ct) =>
+        {
+            using var response = await api.ListExperimentsAsync(bearer, ct).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw _client.FromStatus((int)response.StatusCode, What);
+            }
+
+            var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+            await using (body.ConfigureAwait(false))
+            {
+                using var document = await JsonDocument.ParseAsync(body, ExperimentListing.ParseOptions, ct).ConfigureAwait(false);
+                if (document.RootElement.ValueKind != JsonValueKind.Array)
+                {
+                    throw _client.FromStatus((int)response.StatusCode, What);
+                }
+
+                return ExperimentListing.Ordered(document.RootElement.EnumerateArray().Select(Summarize).OfType<ExperimentSummary>());
+            }
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static ExperimentSummary? Summarize(JsonElement experiment)
+    {
+        if (experiment.ValueKind != JsonValueKind.Object ||
+            !experiment.TryGetProperty("id", out var idElement) || idElement.ValueKind != JsonValueKind.String ||
+            idElement.GetString() is not { } id || !PathGuard.IsSafeSegment(id))
+        {
+            return null;
+        }
+
+        var configuration = experiment.TryGetProperty("configuration", out var c) && c.ValueKind == JsonValueKind.Object ? c : default;
+        var configFile = configuration.ValueKind == JsonValueKind.Object && configuration.TryGetProperty("configFile", out var f) &&
+                         f.ValueKind == JsonValueKind.String && PathGuard.IsSafeRelative(f.GetString())
+            ? f.GetString()!
+            : ExperimentListing.DefaultConfiguration;
+        return ExperimentListing.Summarize(id, configuration, [configFile]);
     }
 
     /// <summary>The rest of <paramref name="content"/>, without a copy when it is a memory stream.</summary>

@@ -84,6 +84,8 @@ public sealed class MqttWebSocketTests : IAsyncLifetime
 
         var response = await http.GetAsync("/");
 
-        Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+        // The dashboard's page, not the broker.
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
     }
 }

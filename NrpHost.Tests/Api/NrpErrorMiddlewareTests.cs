@@ -79,6 +79,8 @@ public sealed class NrpErrorMiddlewareTests(PythonFixture python)
 
         public event EventHandler<SimulationProgressEventArgs>? Progress { add { } remove { } }
 
+        public event EventHandler<SimulationOutputEventArgs>? Output { add { } remove { } }
+
         public Task<CreateSimulationResult> CreateAsync(SimulationRequest request, CancellationToken cancellationToken = default) =>
             throw new InvalidOperationException("secret detail");
 

@@ -117,7 +117,7 @@ public sealed class NrpHostApiTests(PythonFixture python)
 
         var response = await host.GetAsync("/health");
 
-        Assert.Equal(200, response.Code);
+        Assert.True(200 == response.Code, response.Text);
         Assert.Equal("healthy", response.Json.GetProperty("status").GetString());
         Assert.Equal("ready", response.Json.GetProperty("python").GetProperty("state").GetString());
         var storage = response.Json.GetProperty("checks").GetProperty("storage");

@@ -353,5 +353,8 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
 
         public Task<string> UploadAsync(ExperimentLocation experiment, string fileName, Stream content, CancellationToken cancellationToken = default) =>
             Task.FromResult(fileName);
+
+        public Task<IReadOnlyList<ExperimentSummary>> ListAsync(string? token, CancellationToken cancellationToken = default) =>
+            throw new ExperimentStorageException(error, "storage says no");
     }
 }

@@ -67,6 +67,9 @@ public sealed class FakeStorageProxy : IAsyncDisposable
     /// <summary>Answers every request by hanging until the client gives up.</summary>
     public bool HangAll { get; set; }
 
+    /// <summary>When set, the raw JSON answered to <c>GET /storage/experiments</c> (without a filter), for hostile answers.</summary>
+    public string? ExperimentsAnswer { get; set; }
+
     public static async Task<FakeStorageProxy> StartAsync(bool behindHaproxy = false)
     {
         var proxy = new FakeStorageProxy(behindHaproxy);
@@ -247,6 +250,12 @@ public sealed class FakeStorageProxy : IAsyncDisposable
     private async Task ListExperimentsAsync(HttpContext context, string user)
     {
         string? filter = context.Request.Query["filter"];
+        if (filter is null && ExperimentsAnswer is { } answer)
+        {
+            await Text(context, 200, answer, "application/json; charset=utf-8");
+            return;
+        }
+
         var list = Directory.EnumerateDirectories(Root)
             .Select(Path.GetFileName)
             .Where(name => (filter is null || name == filter) && CanAccess(user, name!, out _))
@@ -256,12 +265,38 @@ public sealed class FakeStorageProxy : IAsyncDisposable
                 name,
                 owned = true,
                 joinableServers = Array.Empty<object>(),
-                configuration = new { maturity = "production", experimentId = name + "/simulation_config.json", path = name, configFile = "simulation_config.json" },
+                configuration = Configuration(name!),
                 id = name,
                 @private = true,
             })
             .ToArray();
         await Json(context, list);
+    }
+
+    /// <summary>As the proxy builds it: its own four keys plus every key of the experiment's simulation_config.json.</summary>
+    private Dictionary<string, object?> Configuration(string name)
+    {
+        var configuration = new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["maturity"] = "production",
+            ["experimentId"] = name + "/simulation_config.json",
+            ["path"] = name,
+            ["configFile"] = "simulation_config.json",
+        };
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, name, "simulation_config.json")));
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                configuration[property.Name] = property.Value.Clone();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or JsonException or InvalidOperationException)
+        {
+            configuration["SimulationName"] = "Experiment with corrupted simulation_config.json";
+        }
+
+        return configuration;
     }
 
     private async Task ListFolderAsync(HttpContext context, string user, string folder)

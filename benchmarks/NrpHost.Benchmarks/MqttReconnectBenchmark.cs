@@ -133,6 +133,8 @@ public class MqttReconnectBenchmark
 
         public event EventHandler<SimulationProgressEventArgs>? Progress { add { } remove { } }
 
+        public event EventHandler<SimulationOutputEventArgs>? Output { add { } remove { } }
+
         public Task<CreateSimulationResult> CreateAsync(SimulationRequest request, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
         public SimulationSnapshot? Find(int id) => id == 0 ? _running : null;

@@ -21,7 +21,7 @@ import threading
 from time import perf_counter_ns
 import traceback
 
-from nrphost import _output
+from nrphost import _containment, _output
 
 # Slots of the shared control block (int64 each).
 CTL_FLAGS = 0        # bit 0: paused, bit 1: stop requested (written by the host)
@@ -174,7 +174,7 @@ class Session:
     cut short by it.
     """
 
-    def __init__(self, sim_id, directory, script_name, ctl_address, wait, max_steps):
+    def __init__(self, sim_id, directory, script_name, ctl_address, wait, max_steps, log_limit=64 * 1024 * 1024):
         self.sim_id = sim_id
         self.directory = os.path.abspath(directory)
         self.script_name = script_name
@@ -182,10 +182,12 @@ class Session:
         self.ctl = control_block(ctl_address)
         self.wait = wait
         self.max_steps = max_steps
+        self.log_limit = log_limit
         self.code = None
         self.client = None
         self.category = "Simulation.%d" % sim_id
         self.tee = None
+        self.binding = _output.Binding(self.category, None, sim_id)
         self.file_logger = None
         self._file_handler = None
         self._entered = None
@@ -197,22 +199,25 @@ class Session:
         """Route the calling thread's output to this simulation (its logger category and log file).
 
         Called at the start of every host call on the simulation thread: the thread's Python thread state,
-        and with it its thread-local data, does not outlive one GIL acquisition by the host.
+        and with it its thread-local data, does not outlive one GIL acquisition by the host. Threads that this
+        thread starts carry the same binding (see ``_containment``).
         """
-        _output.set_category(self.category)
-        _output.set_tee(self.tee)
+        _output.bind(self.binding)
         ident = threading.get_ident()
         self.ctl[CTL_THREAD] = ident
         self._ctid = ctypes.c_ulong(ident)
 
     def open_logs(self):
-        """Create ``simulation_<id>.log`` (this thread's output) and the script's ``file_logger``."""
-        self.tee = open(os.path.join(self.directory, "simulation_%d.log" % self.sim_id), "a", encoding="utf-8")
+        """Create ``simulation_<id>.log`` (this simulation's output) and the script's ``file_logger``, both bounded."""
+        _containment.begin(self.sim_id)
+        _output.reset(self.category)
+        self.tee = _output.Tee(os.path.join(self.directory, "simulation_%d.log" % self.sim_id), self.log_limit)
+        self.binding.tee = self.tee
         self.bind_thread()
         stem = os.path.splitext(os.path.basename(self.script_name))[0]
         logger = logging.getLogger("nrphost.script.%d" % self.sim_id)
         logger.handlers.clear()
-        handler = logging.FileHandler(os.path.join(self.directory, "%s_%d.log" % (stem, self.sim_id)), encoding="utf-8")
+        handler = _TeeHandler(_output.Tee(os.path.join(self.directory, "%s_%d.log" % (stem, self.sim_id)), self.log_limit))
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
@@ -338,44 +343,55 @@ class Session:
         return None
 
     def close(self):
-        """Put the current directory and ``sys.path`` back, unload the experiment's modules, close the log files
-        and release the view of the control block (the host frees its memory after this)."""
+        """End what the simulation started, give the interpreter back, close the log files and release the view of
+        the control block (the host frees its memory after this).
+
+        Returns ``{"ended": [[pid, how]], "threads": [names], "problems": [texts]}``: the child processes it ended,
+        its threads still running, and what of the interpreter could not be restored."""
+        self.bind_thread()
         _output.flush_all()
+        ended, threads = _containment.end(self.sim_id)
         if self._entered is not None:
-            cwd, path, modules = self._entered
+            cwd, path, _ = self._entered
             self._entered = None
-            sys.path[:] = path
             try:
-                os.chdir(cwd)
-            except OSError:
+                sys.path.remove(self.directory)
+            except ValueError:
                 pass
+            try:
+                if os.getcwd() == self.directory:
+                    os.chdir(cwd)
+            except OSError:
+                os.chdir(cwd)
             prefix = self.directory + os.sep
-            for name in list(sys.modules):
-                if name in modules:
-                    continue
-                module = sys.modules.get(name)
+            for name, module in list(sys.modules.items()):
                 origin = getattr(module, "__file__", None) or ""
-                if origin.startswith(prefix):
+                if isinstance(origin, str) and origin.startswith(prefix):
                     del sys.modules[name]
+        problems = _containment.restore(os.path.dirname(self.directory))
         if self._file_handler is not None:
             self.file_logger.removeHandler(self._file_handler)
             self._file_handler.close()
             self._file_handler = None
+        _output.flush_all()
+        _output.bind(None)
         if self.tee is not None:
-            _output.release_tee(self.tee)
+            self.tee.close()
             self.tee = None
+            self.binding.tee = None
         self.code = None
         self.client = None
         try:
             self.ctl.release()
         except (BufferError, ValueError) as err:
-            sys.stderr.write("nrphost: the control block view could not be released: %s\n" % err)
+            problems.append("the control block view could not be released: %s" % err)
+        return {"ended": [[pid, how] for pid, how in ended], "threads": threads, "problems": problems}
 
     # -- reports -----------------------------------------------------------------------------------
 
     def _log_exception(self, err):
-        text = "".join(traceback.format_exception(type(err), err, err.__traceback__))
-        sys.stderr.write(text)
+        """The traceback as one log entry (its lines go to the simulation log)."""
+        _output.emit_block(_output.STDERR_LEVEL, "".join(traceback.format_exception(type(err), err, err.__traceback__)))
 
     def _report_from_exception(self, err, error_type, msg):
         """Locate the innermost frame in the experiment's own files (main script, engines, functions)."""
@@ -394,6 +410,27 @@ class Session:
 
     def _inside(self, path):
         return _inside(self.directory, path)
+
+
+class _TeeHandler(logging.Handler):
+    """A logging handler writing formatted records into a bounded log file."""
+
+    def __init__(self, tee):
+        super().__init__()
+        self._tee = tee
+
+    def emit(self, record):
+        try:
+            self._tee.write_lines(self.format(record).split("\n"))
+        except Exception:  # noqa: BLE001 - a log call must never break the caller
+            self.handleError(record)
+
+    def flush(self):
+        self._tee.flush()
+
+    def close(self):
+        self._tee.close()
+        super().close()
 
 
 def _inside(directory, path):

@@ -1,0 +1,61 @@
+using Microsoft.Extensions.Options;
+using NrpHost.Api.Contracts;
+using NrpHost.Api.Events;
+using NrpHost.Api.Http;
+using NrpHost.Api.Identity;
+using NrpHost.Simulation;
+
+namespace NrpHost.Api.Endpoints;
+
+/// <summary>
+/// <c>GET /simulation/{id}/events</c>: a simulation's status, runtime errors and output as Server-Sent Events, for
+/// browsers and <c>curl -N</c> (no MQTT client needed). Who may open it is decided as for
+/// <c>GET /simulation/{id}/state</c>.
+/// </summary>
+internal static class SimulationEventsEndpoints
+{
+    private const string LoggerCategory = "NrpHost.Api";
+
+    public static IEndpointRouteBuilder MapSimulationEventsEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/simulation/{id:int:min(0)}/events", GetEventsAsync)
+            .WithName("GetSimulationEvents")
+            .WithTags("Simulation")
+            .WithSummary("Follows a simulation: text/event-stream of status (at once, on change, every second), runtime_error, log and end.")
+            .WithDescription("""
+                Events, each `event: <name>` and one `data:` line of JSON:
+                `status` {"realTime","simulationTime","state","simulationTimeLeft"} (the MQTT status), sent at once, on every state change and every second;
+                `runtime_error` {"sim_id","msg","error_type","fileName","line_number","offset","line_text"} (the MQTT runtime_error);
+                `log` {"level","text"} per line the script prints or logs, rate-limited; a notice {"level":"warning","text","dropped"} counts the lines left out;
+                `end` {"state"} once the simulation is stopped or failed, after which the stream closes.
+                Comments (`: keep-alive`) keep proxies from closing an idle stream.
+                """)
+            .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
+            .ProducesNrpErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden);
+        return app;
+    }
+
+    internal static async Task<Results<SimulationEventStream, NotFound<ErrorResponse>, NrpErrorResult>> GetEventsAsync(
+        int id,
+        HttpRequest request,
+        ISimulationManager manager,
+        CallerResolver callers,
+        IOptions<ApiOptions> options,
+        EventStreamRegistry registry,
+        TimeProvider time,
+        ILoggerFactory loggers)
+    {
+        if (manager.Find(id) is not { } simulation)
+        {
+            return TypedResults.NotFound(ErrorResponse.SimulationNotFound());
+        }
+
+        var denied = await SimulationEndpoints.CheckViewAsync(request, simulation, callers, loggers).ConfigureAwait(false);
+        if (denied is not null)
+        {
+            return denied;
+        }
+
+        return new SimulationEventStream(id, manager, options.Value, time, registry, loggers.CreateLogger(LoggerCategory));
+    }
+}

@@ -1,0 +1,237 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using NrpHost.Api.Events;
+using NrpHost.Tests.Infrastructure;
+using NrpHost.Tests.Storage;
+
+namespace NrpHost.Tests.Api;
+
+/// <summary><c>GET /simulation/{id}/events</c> over real HTTP (Kestrel on loopback), with real simulations.</summary>
+[Collection(PythonCollection.Name)]
+public sealed class SimulationEventsTests(PythonFixture python)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    /// <summary>The states of the status events, each run of equal states (the ticks) counted once.</summary>
+    private static List<string> StateChanges(IEnumerable<ServerSentEvent> events)
+    {
+        var states = new List<string>();
+        foreach (var e in events.Where(e => e.Name == "status"))
+        {
+            if (states.Count == 0 || states[^1] != e.State)
+            {
+                states.Add(e.State!);
+            }
+        }
+
+        return states;
+    }
+
+    [Fact]
+    public async Task Events_StatusAtOnce_ThenEveryChangeInOrder_ThenEndAndTheStreamCloses()
+    {
+        await using var host = await ApiHost.StartAsync(python);
+        host.LongExperiment().Build();
+        await host.CreateAsync();
+        await using var stream = await EventStreamReader.OpenAsync(host.BaseAddress, 0);
+
+        Assert.Equal(HttpStatusCode.OK, stream.Status);
+        Assert.Equal("text/event-stream", stream.Response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("no-cache", stream.Response.Headers.CacheControl?.ToString(), StringComparison.Ordinal);
+        var first = await stream.NextAsync();
+        Assert.Equal("status", first!.Name);
+        Assert.Equal("paused", first.State);
+        Assert.Equal(["realTime", "simulationTime", "state", "simulationTimeLeft"], first.Data.EnumerateObject().Select(p => p.Name));
+
+        Assert.Equal(200, (await host.PutStateAsync(0, "started")).Code);
+        await stream.WaitForAsync(e => e.State == "started");
+        // The status keeps coming every second while it runs, with the clock moving on.
+        var ticks = new List<ServerSentEvent>();
+        while (ticks.Count < 3)
+        {
+            ticks.Add(await stream.WaitForAsync(e => e.Name == "status"));
+        }
+
+        Assert.All(ticks, t => Assert.Equal("started", t.State));
+        Assert.True(ticks[^1].Data.GetProperty("simulationTime").GetDouble() > ticks[0].Data.GetProperty("simulationTime").GetDouble());
+        Assert.Equal(200, (await host.PutStateAsync(0, "paused")).Code);
+        await stream.WaitForAsync(e => e.State == "paused");
+        Assert.Equal(200, (await host.PutStateAsync(0, "stopped")).Code);
+        await stream.WaitForAsync(e => e.State == "stopped");
+        var end = await stream.NextAsync();
+        Assert.Equal("end", end!.Name);
+        Assert.Equal("stopped", end.State);
+        Assert.Null(await stream.NextAsync());
+
+        Assert.Equal(["paused", "started", "paused", "stopped"], StateChanges(stream.Events));
+    }
+
+    [Fact]
+    public async Task Events_OfAFinishedSimulation_AreItsFinalStatusAndEnd()
+    {
+        await using var host = await ApiHost.StartAsync(python);
+        host.LongExperiment().Build();
+        await host.CreateAsync();
+        Assert.Equal(200, (await host.PutStateAsync(0, "stopped")).Code);
+
+        await using var stream = await EventStreamReader.OpenAsync(host.BaseAddress, 0);
+        await stream.ReadToEndAsync();
+
+        Assert.Equal(["status", "end"], stream.Events.Select(e => e.Name));
+        Assert.All(stream.Events, e => Assert.Equal("stopped", e.State));
+    }
+
+    [Fact]
+    public async Task Events_ScriptOutput_ThenItsRuntimeError_ThenCompleted_InThatOrder()
+    {
+        await using var host = await ApiHost.StartAsync(python);
+        host.LongExperiment().WithScript("""
+            import logging
+            print("hello from the script")
+            print("event: end\rdata: {}")
+            logging.getLogger("exp").warning("careful: %d", 3)
+            for _ in range(3):
+                nrp.run_loop()
+            raise ValueError("boom")
+            """).Build();
+        await host.CreateAsync();
+        await using var stream = await EventStreamReader.OpenAsync(host.BaseAddress, 0);
+        await stream.NextAsync();
+
+        Assert.Equal(200, (await host.PutStateAsync(0, "started")).Code);
+        await stream.WaitForAsync(e => e.State == "completed");
+
+        var events = stream.Events;
+        var hello = events.FindIndex(e => e.Name == "log" && e.Data.GetProperty("text").GetString() == "hello from the script");
+        var careful = events.FindIndex(e => e.Name == "log" && e.Data.GetProperty("text").GetString() == "careful: 3");
+        var error = events.FindIndex(e => e.Name == "runtime_error");
+        var completed = events.FindIndex(e => e.State == "completed");
+        Assert.True(hello >= 0 && careful > hello && error > careful && completed > error, string.Join(" | ", events));
+        // A line that looks like the stream's own framing stays one log line (the JSON escapes its control characters).
+        Assert.Equal("event: end\rdata: {}", events[hello + 1].Data.GetProperty("text").GetString());
+        Assert.Equal("info", events[hello].Data.GetProperty("level").GetString());
+        Assert.Equal("warning", events[careful].Data.GetProperty("level").GetString());
+        var report = events[error].Data;
+        Assert.Equal("0", report.GetProperty("sim_id").GetString());
+        Assert.Equal("Runtime", report.GetProperty("error_type").GetString());
+        Assert.Equal("main_script.py", report.GetProperty("fileName").GetString());
+        Assert.Equal(7, report.GetProperty("line_number").GetInt32());
+        Assert.Equal("raise ValueError(\"boom\")", report.GetProperty("line_text").GetString()!.Trim());
+        Assert.Contains("boom", report.GetProperty("msg").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Events_OutputFlood_IsRateLimited_AndEveryDroppedLineIsCounted()
+    {
+        const int Lines = 3000;
+        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Api:EventLogLinesPerSecond"] = "20");
+        host.LongExperiment().WithScript($$"""
+            import sys
+            for i in range({{Lines}}):
+                print("line", i)
+            sys.stdout.write("x" * 100000 + "\n")
+            """).Build();
+        await host.CreateAsync();
+        await using var stream = await EventStreamReader.OpenAsync(host.BaseAddress, 0);
+        await stream.NextAsync();
+
+        Assert.Equal(200, (await host.PutStateAsync(0, "started")).Code);
+        await stream.WaitForAsync(e => e.State == "completed");
+        // A notice is queued before the next tick's status, so one more status means every count has been sent.
+        await stream.WaitForAsync(e => e.Name == "status");
+
+        var logs = stream.Events.Where(e => e.Name == "log").ToList();
+        var notices = logs.Where(e => e.Data.TryGetProperty("dropped", out _)).ToList();
+        var shown = logs.Count - notices.Count;
+        var dropped = notices.Sum(n => n.Data.GetProperty("dropped").GetInt64());
+        Assert.NotEmpty(notices);
+        Assert.Equal(Lines + 1, shown + dropped);
+        Assert.All(notices, n => Assert.Equal("warning", n.Data.GetProperty("level").GetString()));
+        Assert.Contains("not shown", notices[0].Data.GetProperty("text").GetString(), StringComparison.Ordinal);
+        Assert.All(logs, l => Assert.True(l.Data.GetProperty("text").GetString()!.Length <= SimulationEventStream.MaxLineLength + 1));
+        Assert.Equal("line 0", logs[0].Data.GetProperty("text").GetString());
+    }
+
+    [Fact]
+    public async Task Events_AClientThatDisconnects_IsUnsubscribed_AndTheSimulationCarriesOn()
+    {
+        await using var host = await ApiHost.StartAsync(python);
+        host.LongExperiment().Build();
+        await host.CreateAsync();
+        var registry = host.Services.GetRequiredService<EventStreamRegistry>();
+
+        var stream = await EventStreamReader.OpenAsync(host.BaseAddress, 0);
+        await stream.NextAsync();
+        Assert.Equal(1, registry.Open);
+        await stream.DisposeAsync();
+
+        await WaitUntilAsync(() => registry.Open == 0);
+        Assert.Equal(200, (await host.PutStateAsync(0, "started")).Code);
+        await using var again = await EventStreamReader.OpenAsync(host.BaseAddress, 0);
+        Assert.Equal("started", (await again.NextAsync())!.State);
+        Assert.Equal(1, registry.Open);
+    }
+
+    [Fact]
+    public async Task Events_KeepAliveComments_AreSent()
+    {
+        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Api:EventKeepAliveSeconds"] = "1");
+        host.LongExperiment().Build();
+        await host.CreateAsync();
+        await using var stream = await EventStreamReader.OpenAsync(host.BaseAddress, 0);
+
+        while (stream.Comments.Count == 0)
+        {
+            await stream.NextAsync();
+        }
+
+        Assert.Equal("keep-alive", stream.Comments[0]);
+    }
+
+    [Theory]
+    [InlineData("/simulation/7/events")]
+    [InlineData("/simulation/-1/events")]
+    [InlineData("/simulation/abc/events")]
+    public async Task Events_OfNoSuchSimulation_Is404(string path)
+    {
+        await using var host = await ApiHost.StartAsync(python);
+
+        var response = await host.GetAsync(path);
+
+        response.AssertNrpError(404, type: "Client error");
+    }
+
+    [Fact]
+    public async Task Events_WithTheStorageProxy_FollowTheViewRulesOfState()
+    {
+        await using var proxy = await FakeStorageProxy.StartAsync();
+        proxy.Experiment("exp").WithConfig(timeout: 100_000).WithFakeClient("step_seconds", 0.001).Build();
+        proxy.Users["token-of-bob"] = "bob";
+        proxy.SharedWith["exp"] = [FakeStorageProxy.User];
+        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Storage:ProxyUrl"] = proxy.Url);
+        await host.CreateAsync("exp", FakeStorageProxy.Token);
+
+        foreach (var (token, status) in new (string?, int)[] { (null, 401), ("token-of-bob", 403), ("unknown", 403) })
+        {
+            var state = await host.GetAsync("/simulation/0/state", token);
+            var events = await host.GetAsync("/simulation/0/events", token);
+            Assert.Equal(status, state.Code);
+            events.AssertNrpError(status, state.Json.GetProperty("message").GetString(), "Client error");
+        }
+
+        await using var stream = await EventStreamReader.OpenAsync(host.BaseAddress, 0, FakeStorageProxy.Token);
+        Assert.Equal(HttpStatusCode.OK, stream.Status);
+        Assert.Equal("paused", (await stream.NextAsync())!.State);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not become true in time");
+            await Task.Delay(20);
+        }
+    }
+}

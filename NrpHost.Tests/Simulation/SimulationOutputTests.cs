@@ -1,0 +1,68 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using NrpHost.Simulation;
+using NrpHost.Tests.Infrastructure;
+
+namespace NrpHost.Tests.Simulation;
+
+/// <summary><see cref="ISimulationManager.Output"/>: what a simulation's script prints or logs, as events.</summary>
+[Collection(PythonCollection.Name)]
+public sealed class SimulationOutputTests(PythonFixture python)
+{
+    [Fact]
+    public async Task Output_CarriesTheScriptsPrintsAndLogRecords_InOrder_WithTheirLevels_BeforeTheFinalState()
+    {
+        await using var host = new CoreHost(python);
+        host.Experiment().WithConfig(timeout: 100_000).WithScript("""
+            import logging, sys, threading
+            print("first")
+            sys.stderr.write("to stderr\n")
+            logging.getLogger("exp.part").error("an error record")
+            file_logger.info("only in the script's own log file")
+            worker = threading.Thread(target=lambda: print("from a thread the script started"))
+            worker.start()
+            worker.join()
+            print("last", end="")
+            """).Build();
+        var lines = new ConcurrentQueue<SimulationOutputEventArgs>();
+        var completedAfter = -1;
+        host.Manager.Output += (_, e) => lines.Enqueue(e);
+        host.Manager.StateChanged += (_, e) =>
+        {
+            if (e.Simulation.State == SimulationState.Completed)
+            {
+                completedAfter = lines.Count;
+            }
+        };
+        var simulation = await host.CreatePausedAsync();
+
+        await host.Manager.RequestStateAsync(simulation.Id, SimulationState.Started);
+        await host.WaitForStateAsync(simulation.Id, SimulationState.Completed);
+
+        // file_logger writes to its file only; a thread the script starts works for the simulation, so its output is here.
+        Assert.Equal(
+            [
+                (LogLevel.Information, "first"), (LogLevel.Warning, "to stderr"), (LogLevel.Error, "an error record"),
+                (LogLevel.Information, "from a thread the script started"), (LogLevel.Information, "last"),
+            ],
+            lines.Select(l => (l.Level, l.Text)));
+        Assert.All(lines, l => Assert.Equal(simulation.Id, l.SimulationId));
+        Assert.Equal(5, completedAfter);
+    }
+
+    [Fact]
+    public async Task Output_ASubscriberThatThrows_DoesNotHurtTheSimulationOrOtherSubscribers()
+    {
+        await using var host = new CoreHost(python);
+        host.Experiment().WithConfig(timeout: 100_000).WithScript("print('hello')").Build();
+        var seen = new ConcurrentQueue<string>();
+        host.Manager.Output += (_, _) => throw new InvalidOperationException("a broken subscriber");
+        host.Manager.Output += (_, e) => seen.Enqueue(e.Text);
+        var simulation = await host.CreatePausedAsync();
+
+        await host.Manager.RequestStateAsync(simulation.Id, SimulationState.Started);
+        await host.WaitForStateAsync(simulation.Id, SimulationState.Completed);
+
+        Assert.Equal(["hello"], seen);
+    }
+}
