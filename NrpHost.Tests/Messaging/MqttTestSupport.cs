@@ -216,6 +216,7 @@ internal sealed class MosquittoBroker : IAsyncDisposable
     {
         var info = new ProcessStartInfo(_binary, ["-c", ConfigPath])
         {
+            WorkingDirectory = _directory.Path,
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
