@@ -26,6 +26,9 @@ public sealed record CreateSimulationRequest(
     internal const string DefaultMainScript = "main_script.py";
     private const int MaxExperimentIdLength = 255;
 
+    /// <summary>The longest accepted value of the other text fields (a file name or a context id is far shorter).</summary>
+    internal const int MaxFieldLength = 1024;
+
     /// <summary>Reads the request from a parsed body (a JSON object), checking presence and types.</summary>
     internal static bool TryRead(JsonElement body, out CreateSimulationRequest? request, out ErrorResponse? error)
     {
@@ -59,8 +62,25 @@ public sealed record CreateSimulationRequest(
     {
         value = null;
         error = null;
-        return !body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null
-            || TryString(element, name, out value, out error);
+        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        if (!TryString(element, name, out value, out error))
+        {
+            return false;
+        }
+
+        if (value!.Length > MaxFieldLength)
+        {
+            error = ErrorResponse.Client(string.Create(CultureInfo.InvariantCulture,
+                $"Invalid {name}: it is {value.Length} characters long; at most {MaxFieldLength} are accepted."));
+            value = null;
+            return false;
+        }
+
+        return true;
     }
 
     private static bool TryString(JsonElement element, string name, out string? value, out ErrorResponse? error)

@@ -73,6 +73,7 @@ public static class NrpHostServiceCollectionExtensions
         services.TryAddSingleton<IPythonRuntime>(sp => sp.GetRequiredService<PythonRuntime>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, PythonStartupService>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, SimulationShutdownService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, SimulationRecoveryService>());
         services.TryAddSingleton<IExperimentStorage, LocalExperimentStorage>();
         services.TryAddSingleton<IUserDirectory, LocalUserDirectory>();
         services.TryAddSingleton<SimulationManager>();

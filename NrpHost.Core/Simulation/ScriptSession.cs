@@ -165,7 +165,8 @@ internal sealed class ScriptSession
     /// <summary>A report for an exception that escaped the Python side (a host fault, not the script's).</summary>
     public static SimulationError HostFault(int simulationId, string mainScript, string errorType, Exception exception)
     {
-        var message = exception is PythonException python ? python.Format() : exception.Message;
+        // The message only (the traceback, with the host's paths, goes to the log).
+        var message = exception is PythonException python ? $"{python.Type?.Name ?? "PythonException"}: {python.Message}" : $"{exception.GetType().Name}: {exception.Message}";
         return new SimulationError { SimulationId = simulationId, Message = message, ErrorType = errorType, FileName = mainScript };
     }
 

@@ -35,6 +35,7 @@ internal sealed class Simulation
     private Task? _prepare;
     private Task? _run;
     private int _scriptStarted;
+    private PathScrubber? _scrubber;
 
     public Simulation(
         int id,
@@ -116,6 +117,7 @@ internal sealed class Simulation
         try
         {
             var directory = _workspace.Create();
+            _scrubber = null;
 
             // Names from the request must resolve inside the directory before anything is written there.
             var configPath = PathGuard.Resolve(directory, Request.ExperimentConfiguration);
@@ -201,7 +203,7 @@ internal sealed class Simulation
         report ??= new SimulationError { SimulationId = Id, Message = message, ErrorType = "Loading", FileName = Request.MainScript };
         var result = await FailAsync(report).ConfigureAwait(false);
         return result is null
-            ? new CreateSimulationResult { Status = CreateSimulationStatus.Failed, Simulation = Snapshot(), Message = message, Fault = fault }
+            ? new CreateSimulationResult { Status = CreateSimulationStatus.Failed, Simulation = Snapshot(), Message = Scrubber.Scrub(message), Fault = fault }
             : StoppedWhileCreating();
     }
 
@@ -371,7 +373,7 @@ internal sealed class Simulation
         if (outcome.Error is { } fault)
         {
             SimulationLog.ScriptFault(_logger, Id, fault.ErrorType, fault.Message, fault.FileName, fault.LineNumber);
-            _services.Events.RuntimeError(fault);
+            Report(fault);
         }
 
         if (outcome.Stopped)
@@ -418,7 +420,7 @@ internal sealed class Simulation
             await _staging.CancelAsync().ConfigureAwait(false);
             if (reason is not null)
             {
-                _services.Events.RuntimeError(reason);
+                Report(reason);
             }
 
             failure = await EndScriptAsync().ConfigureAwait(false) ?? await ShutdownClientAsync().ConfigureAwait(false);
@@ -433,13 +435,13 @@ internal sealed class Simulation
 
         if (failure is not null)
         {
-            _services.Events.RuntimeError(new SimulationError { SimulationId = Id, Message = failure, ErrorType = "Runtime", FileName = Request.MainScript });
+            Report(new SimulationError { SimulationId = Id, Message = failure, ErrorType = "Runtime", FileName = Request.MainScript });
         }
 
         if (await ArchiveAndRemoveAsync().ConfigureAwait(false) is { } cleanup && failure is null)
         {
             failure = cleanup;
-            _services.Events.RuntimeError(new SimulationError { SimulationId = Id, Message = failure, ErrorType = "Runtime", FileName = Request.MainScript });
+            Report(new SimulationError { SimulationId = Id, Message = failure, ErrorType = "Runtime", FileName = Request.MainScript });
         }
 
         if (failure is not null)
@@ -457,7 +459,7 @@ internal sealed class Simulation
         SimulationLog.Stopped(_logger, Id, finalState, elapsedMs);
         return failure is null
             ? new StateChangeResult { Status = StateChangeStatus.Changed, State = finalState }
-            : new StateChangeResult { Status = StateChangeStatus.Failed, State = SimulationState.Failed, Message = failure };
+            : new StateChangeResult { Status = StateChangeStatus.Failed, State = SimulationState.Failed, Message = Scrubber.Scrub(failure) };
     }
 
     /// <summary>
@@ -675,6 +677,29 @@ internal sealed class Simulation
             ? $"Engine '{engine}' ({location})"
             : $"The nrp-core client ({location})";
     }
+
+    /// <summary>Names files relative to the experiment and hides the host's own paths in what users are told.</summary>
+    private PathScrubber Scrubber => _scrubber ??= new PathScrubber(_workspace.Directory ?? _workspace.LastDirectory, HostPaths());
+
+    private IEnumerable<(string? Path, string Label)> HostPaths()
+    {
+        yield return (_services.WorkDirectory, "[work]");
+        yield return (_services.PythonPackages, "[nrphost]");
+        yield return (AppContext.BaseDirectory, "[app]");
+        if (_services.Storage is LocalExperimentStorage local)
+        {
+            yield return (local.Root, "[experiments]");
+        }
+
+        if (_services.Python.GetStatus().Executable is { Length: > 0 } executable
+            && Path.GetDirectoryName(Path.GetDirectoryName(executable)) is { Length: > 1 } prefix)
+        {
+            yield return (prefix, "[python]");
+        }
+    }
+
+    /// <summary>Publishes a fault on the <c>runtime_error</c> channel, with the host's paths hidden.</summary>
+    private void Report(SimulationError error) => _services.Events.RuntimeError(Scrubber.Scrub(error));
 
     private void Publish(Transition transition)
     {

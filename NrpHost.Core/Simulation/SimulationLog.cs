@@ -85,4 +85,10 @@ internal static partial class SimulationLog
 
     [LoggerMessage(EventId = 126, Level = LogLevel.Critical, Message = "Simulation {SimulationId}: {Reason}. No new simulation is started until the host is restarted")]
     public static partial void InterpreterNotRestored(ILogger logger, int simulationId, string reason);
+
+    [LoggerMessage(EventId = 127, Level = LogLevel.Warning, Message = "Simulation {SimulationId} of experiment {ExperimentId} was left behind by an earlier process in {Directory}; its logs went to {Archive} and the directory was removed")]
+    public static partial void Recovered(ILogger logger, int simulationId, string experimentId, string directory, string archive);
+
+    [LoggerMessage(EventId = 128, Level = LogLevel.Error, Message = "Recovering the simulation directories left by an earlier process failed")]
+    public static partial void RecoveryFailed(ILogger logger, Exception exception);
 }

@@ -103,7 +103,52 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
 
         SimulationLog.Created(_logger, simulation.Id, request.ExperimentId, request.Owner);
         StateChangedCore(simulation.Snapshot(), SimulationState.Created);
-        return await simulation.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        var result = await simulation.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        if (result.Fault == SimulationFault.ExperimentNotFound)
+        {
+            // Nothing was there to run: no entry stays behind (so unknown names cannot fill the list).
+            lock (_lock)
+            {
+                _simulations.Remove(simulation.Id);
+            }
+
+            return result with { Simulation = null };
+        }
+
+        return result;
+    }
+
+    /// <summary>Archives and removes the simulation directories an earlier process left behind; never throws.</summary>
+    internal async Task<int> RecoverAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await SimulationWorkspace.RecoverAllAsync(_services, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return 0;
+        }
+#pragma warning disable CA1031 // Recovery is best effort at start-up; a failure is logged and the host serves on.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            SimulationLog.RecoveryFailed(_logger, ex);
+            return 0;
+        }
+    }
+
+    /// <summary>Drops the oldest final simulations beyond <see cref="SimulationOptions.RetainFinished"/>.</summary>
+    private void DropOldFinished()
+    {
+        lock (_lock)
+        {
+            var final = _simulations.Values.Where(s => s.State.IsFinal()).Select(s => s.Id).ToList();
+            foreach (var id in final.Take(Math.Max(0, final.Count - _services.Options.RetainFinished)))
+            {
+                _simulations.Remove(id);
+            }
+        }
     }
 
     /// <summary>A simulation from its three parts: the worker is the pause gate its state machine moves.</summary>
@@ -152,8 +197,14 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
 
     void ISimulationEventSink.StateChanged(SimulationSnapshot simulation, SimulationState previous) => StateChangedCore(simulation, previous);
 
-    private void StateChangedCore(SimulationSnapshot simulation, SimulationState previous) =>
+    private void StateChangedCore(SimulationSnapshot simulation, SimulationState previous)
+    {
         Raise(StateChanged, new SimulationStateChangedEventArgs(simulation, previous));
+        if (simulation.State.IsFinal())
+        {
+            DropOldFinished();
+        }
+    }
 
     void ISimulationEventSink.RuntimeError(SimulationError error)
     {

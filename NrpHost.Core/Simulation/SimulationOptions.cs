@@ -58,4 +58,11 @@ public sealed class SimulationOptions
     /// <summary>The most bytes all files together contribute to a log archive. Default 256 MiB.</summary>
     [Range(1024, long.MaxValue)]
     public long MaxArchiveBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// How many stopped or failed simulations stay listed (and can be looked up); beyond it the oldest are dropped.
+    /// Default 100.
+    /// </summary>
+    [Range(0, 100_000)]
+    public int RetainFinished { get; set; } = 100;
 }

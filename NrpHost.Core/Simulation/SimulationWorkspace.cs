@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using NrpHost.Storage;
 
@@ -8,13 +9,23 @@ namespace NrpHost.Simulation;
 /// One simulation's directory: made fresh under the work directory, filled from storage (regular files and folders
 /// only), archived (its logs, bounded and streamed) and handed back to storage at the end, then removed.
 /// </summary>
+/// <remarks>
+/// Next to the directory lies its claim, <c>nrp.&lt;id&gt;.&lt;random&gt;.json</c>: what the simulation is (never its
+/// token), held open with an exclusive lock for as long as the directory is in use. When a process dies, the lock
+/// goes with it, so the next start-up (<see cref="RecoverAllAsync"/>) can tell a directory left behind by a crash from one
+/// in use by another live process, archive the former's logs and remove it.
+/// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The claim is closed by Delete, the end of every simulation's life.")]
 internal sealed class SimulationWorkspace
 {
+    private const string ClaimExtension = ".json";
+
     private readonly int _id;
     private readonly SimulationRequest _request;
     private readonly SimulationServices _services;
     private readonly ILogger _logger;
     private string? _directory;
+    private FileStream? _claim;
 
     public SimulationWorkspace(int id, SimulationRequest request, SimulationServices services)
     {
@@ -27,6 +38,9 @@ internal sealed class SimulationWorkspace
     /// <summary>The directory while it exists.</summary>
     public string? Directory => Volatile.Read(ref _directory);
 
+    /// <summary>The directory the simulation had, also after it was removed (for naming files in messages).</summary>
+    public string? LastDirectory { get; private set; }
+
     /// <summary>The simulation's own log file name (top level of the directory).</summary>
     public string MainLog => string.Create(CultureInfo.InvariantCulture, $"simulation_{_id}.log");
 
@@ -38,8 +52,19 @@ internal sealed class SimulationWorkspace
         var name = string.Create(CultureInfo.InvariantCulture, $"nrp.{_id}.{Path.GetRandomFileName().Replace(".", string.Empty, StringComparison.Ordinal)}");
         var directory = Path.Combine(_services.WorkDirectory, name);
         System.IO.Directory.CreateDirectory(directory);
+        _claim = Claim(directory, new WorkspaceRecord(_id, _request.ExperimentId, _request.ExperimentConfiguration, _request.Owner, _request.ContextId));
+        LastDirectory = directory;
         Volatile.Write(ref _directory, directory);
         return directory;
+    }
+
+    /// <summary>Writes the claim next to the directory and keeps it locked (FileShare.None is an exclusive lock on Linux).</summary>
+    private static FileStream Claim(string directory, WorkspaceRecord record)
+    {
+        var claim = new FileStream(directory + ClaimExtension, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+        JsonSerializer.Serialize(claim, record, WorkspaceRecordContext.Default.WorkspaceRecord);
+        claim.Flush(flushToDisk: true);
+        return claim;
     }
 
     /// <summary>Copies the experiment from storage into the directory.</summary>
@@ -64,6 +89,21 @@ internal sealed class SimulationWorkspace
         }
 
         var name = LogArchive.FileName(_services.Time.GetLocalNow(), _id, _services.HostId);
+        var temporary = await WriteArchiveAsync(folders, name, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await HandOverAsync(temporary, name, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            TryDelete(temporary);
+        }
+    }
+
+    /// <summary>Writes the archive into a temporary file of the work directory (not of the simulation's).</summary>
+    private async Task<string> WriteArchiveAsync(IEnumerable<string> folders, string name, CancellationToken cancellationToken)
+    {
+        var directory = Directory!;
         var staging = Path.Combine(_services.WorkDirectory, "archives");
         System.IO.Directory.CreateDirectory(staging);
         var temporary = Path.Combine(staging, Path.GetFileNameWithoutExtension(Path.GetRandomFileName()) + "_" + name);
@@ -81,11 +121,12 @@ internal sealed class SimulationWorkspace
                 }
             }
 
-            return await HandOverAsync(temporary, name, cancellationToken).ConfigureAwait(false);
+            return temporary;
         }
-        finally
+        catch
         {
             TryDelete(temporary);
+            throw;
         }
     }
 
@@ -102,11 +143,142 @@ internal sealed class SimulationWorkspace
         {
             _services.FaultHook?.Invoke(SimulationPhase.Delete);
             System.IO.Directory.Delete(directory, recursive: true);
+            Unclaim(directory);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             SimulationLog.DirectoryNotRemoved(_logger, _id, directory, ex.Message);
         }
+    }
+
+    private void Unclaim(string directory)
+    {
+        _claim?.Dispose();
+        _claim = null;
+        File.Delete(directory + ClaimExtension);
+    }
+
+    /// <summary>
+    /// At start-up: archives and removes every simulation directory in the work directory that no live process claims
+    /// (left by a crash), handing the archives to storage or the unsent-logs folder, and removes leftover temporary
+    /// archives. Each one is logged. Returns how many directories were recovered.
+    /// </summary>
+    public static async Task<int> RecoverAllAsync(SimulationServices services, CancellationToken cancellationToken)
+    {
+        var work = services.WorkDirectory;
+        if (!System.IO.Directory.Exists(work))
+        {
+            return 0;
+        }
+
+        var archives = Path.Combine(work, "archives");
+        if (System.IO.Directory.Exists(archives))
+        {
+            foreach (var leftover in System.IO.Directory.EnumerateFiles(archives))
+            {
+                TryDelete(leftover);
+            }
+        }
+
+        var recovered = 0;
+        foreach (var directory in System.IO.Directory.EnumerateDirectories(work, "nrp.*").Order(StringComparer.Ordinal).ToList())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (SafeFile.KindOf(directory) != EntryKind.Directory)
+            {
+                continue;
+            }
+
+            FileStream claim;
+            try
+            {
+                claim = new FileStream(directory + ClaimExtension, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                continue; // claimed by a live process
+            }
+
+            var record = Read(claim) ?? new WorkspaceRecord(IdFromName(directory), null, SimulationRequest.DefaultConfiguration, SimulationRequest.DefaultOwner, null);
+            var workspace = new SimulationWorkspace(record.SimulationId,
+                new SimulationRequest(record.ExperimentId ?? string.Empty) { ExperimentConfiguration = record.ExperimentConfiguration ?? SimulationRequest.DefaultConfiguration, ContextId = record.ContextId },
+                services)
+            {
+                _directory = directory,
+                _claim = claim,
+                LastDirectory = directory,
+            };
+            var kept = await workspace.RecoverAsync(record.ExperimentId is { Length: > 0 }, cancellationToken).ConfigureAwait(false);
+            SimulationLog.Recovered(services.Logger, record.SimulationId, record.ExperimentId ?? "(unknown)", directory, kept ?? "nothing to archive");
+            recovered++;
+        }
+
+        return recovered;
+    }
+
+    private async Task<string?> RecoverAsync(bool experimentKnown, CancellationToken cancellationToken)
+    {
+        string? kept = null;
+        try
+        {
+            var folders = ExperimentFolders();
+            kept = experimentKnown
+                ? await ArchiveAsync(folders, cancellationToken).ConfigureAwait(false)
+                : await ArchiveToUnsentAsync(folders, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsExpected(ex))
+        {
+            SimulationLog.LogArchiveFailed(_logger, _id, ex.Message, "none");
+        }
+
+        Delete();
+        return kept;
+    }
+
+    /// <summary>The archive folders of the experiment's configuration in the directory, when it can be read.</summary>
+    private IEnumerable<string> ExperimentFolders()
+    {
+        try
+        {
+            var path = PathGuard.Resolve(Directory!, _request.ExperimentConfiguration);
+            return SafeFile.KindOf(path) == EntryKind.RegularFile ? ExperimentConfiguration.Load(path).ArchiveFolders : [];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or FormatException or ExperimentStorageException)
+        {
+            return [];
+        }
+    }
+
+    private async Task<string?> ArchiveToUnsentAsync(IEnumerable<string> folders, CancellationToken cancellationToken)
+    {
+        var name = LogArchive.FileName(_services.Time.GetLocalNow(), _id, _services.HostId);
+        var temporary = await WriteArchiveAsync(folders, name, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return Keep(temporary, name);
+        }
+        finally
+        {
+            TryDelete(temporary);
+        }
+    }
+
+    private static WorkspaceRecord? Read(FileStream claim)
+    {
+        try
+        {
+            return claim.Length is > 0 and < 65536 ? JsonSerializer.Deserialize(claim, WorkspaceRecordContext.Default.WorkspaceRecord) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static int IdFromName(string directory)
+    {
+        var parts = Path.GetFileName(directory).Split('.');
+        return parts.Length > 1 && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : -1;
     }
 
     /// <summary>Failures that storage and the file system are known to produce; anything else is a fault of the host.</summary>
@@ -182,3 +354,9 @@ internal sealed class SimulationWorkspace
 
 /// <summary>A clean-up step of a simulation failed in a way nobody expected; the simulation ends failed.</summary>
 internal sealed class SimulationCleanupException(string message, Exception innerException) : Exception(message, innerException);
+
+/// <summary>What a simulation directory's claim records (never the token).</summary>
+internal sealed record WorkspaceRecord(int SimulationId, string? ExperimentId, string? ExperimentConfiguration, string? Owner, string? ContextId);
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(WorkspaceRecord))]
+internal sealed partial class WorkspaceRecordContext : System.Text.Json.Serialization.JsonSerializerContext;

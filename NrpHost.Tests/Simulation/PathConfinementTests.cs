@@ -43,7 +43,7 @@ public sealed class PathConfinementTests(PythonFixture python)
     }
 
     [Fact]
-    public async Task Create_ForAnUnknownExperiment_FailsAsNotFound()
+    public async Task Create_ForAnUnknownExperiment_FailsAsNotFound_AndLeavesNoEntry()
     {
         await using var host = new CoreHost(python);
 
@@ -51,7 +51,9 @@ public sealed class PathConfinementTests(PythonFixture python)
 
         Assert.Equal(CreateSimulationStatus.Failed, result.Status);
         Assert.Equal(SimulationFault.ExperimentNotFound, result.Fault);
-        Assert.Equal(SimulationState.Failed, host.Manager.Find(0)!.State);
+        Assert.Null(result.Simulation);
+        Assert.Empty(host.Manager.List());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(host.WorkDirectory, "nrp.*"));
     }
 
     [Fact]
