@@ -8,6 +8,7 @@ using NrpHost.Api.Http;
 using NrpHost.Api.Identity;
 using NrpHost.Api.Messaging;
 using NrpHost.DependencyInjection;
+using NrpHost.Hosting;
 
 namespace NrpHost.Api;
 
@@ -37,6 +38,7 @@ public static class NrpHostApi
 
         // Services. The NRP backend's environment variables count where no NrpHost setting says otherwise.
         builder.Configuration.AddInMemoryCollection(ReferenceEnvironment.Map(builder.Configuration));
+        builder.Services.PostConfigure<HostIdentityOptions>(ApiHostIdentity.DefaultFrom(builder.Configuration, DefaultUrl)); // before AddNrpHost: Core makes it safe after
         builder.Services.AddNrpHost(builder.Configuration).AddMqttStatusWithWebSockets();
         builder.Services.AddOptions<ApiOptions>()
             .Bind(builder.Configuration.GetSection(ApiOptions.SectionName))

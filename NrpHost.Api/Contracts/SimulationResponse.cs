@@ -28,7 +28,7 @@ public sealed record SimulationResponse(
     [property: JsonPropertyName("ctxId")] string? CtxId,
     [property: JsonPropertyName("MQTTPrefix")] string MqttPrefix)
 {
-    internal static SimulationResponse From(SimulationSnapshot simulation, string mqttPrefix) => new(
+    internal static SimulationResponse From(SimulationSnapshot simulation, string? mqttPrefix) => new(
         simulation.State.ToWireName(),
         simulation.Id,
         simulation.ExperimentConfiguration,
@@ -37,5 +37,5 @@ public sealed record SimulationResponse(
         simulation.CreationDate.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffffzzz", CultureInfo.InvariantCulture),
         simulation.ExperimentId,
         simulation.ContextId,
-        mqttPrefix);
+        mqttPrefix ?? string.Empty);
 }

@@ -1,5 +1,7 @@
 using System.Reflection;
+using Microsoft.Extensions.Options;
 using NrpHost.Api.Contracts;
+using NrpHost.Hosting;
 
 namespace NrpHost.Api.Endpoints;
 
@@ -16,5 +18,6 @@ internal static class VersionEndpoints
         return app;
     }
 
-    internal static Ok<VersionResponse> GetVersion() => TypedResults.Ok(new VersionResponse(Version, Version));
+    internal static Ok<VersionResponse> GetVersion(IOptions<HostIdentityOptions> host) =>
+        TypedResults.Ok(new VersionResponse(Version, Version, host.Value.HostId ?? string.Empty));
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using NrpHost.Hosting;
 using NrpHost.Messaging;
 using NrpHost.NrpCore;
 using NrpHost.Python;
@@ -36,6 +37,15 @@ public static class NrpHostServiceCollectionExtensions
         Bind<LocalStorageOptions>(services, configuration, LocalStorageOptions.SectionName);
         Bind<ProxyStorageOptions>(services, configuration, ProxyStorageOptions.SectionName);
         Bind<MqttOptions>(services, configuration, MqttOptions.SectionName);
+        Bind<HostIdentityOptions>(services, configuration, HostIdentityOptions.SectionName);
+
+        // The host id, resolved once: the configured one (or the machine name) made safe for topics and file names.
+        services.PostConfigure<HostIdentityOptions>(host => host.HostId = HostIds.Resolve(host.HostId));
+
+        // The topic prefix, resolved once for the publisher, the REST MQTTPrefix and nrp-core: when it is not set, the
+        // host id with an external broker (which other hosts may share), none with the embedded broker.
+        services.AddOptions<MqttOptions>().PostConfigure<IOptions<HostIdentityOptions>>(
+            (mqtt, host) => mqtt.Prefix ??= string.IsNullOrWhiteSpace(mqtt.Broker) ? string.Empty : host.Value.HostId);
 
         // nrp-core's data-transfer engine publishes on the same broker and prefix as the status messages.
         services.AddSingleton<IPostConfigureOptions<NrpCoreOptions>>(sp => new PostConfigureOptions<NrpCoreOptions, IOptions<MqttOptions>>(
@@ -45,7 +55,7 @@ public static class NrpHostServiceCollectionExtensions
             {
                 if (string.IsNullOrEmpty(nrpCore.MqttPrefix))
                 {
-                    nrpCore.MqttPrefix = mqtt.Value.Prefix;
+                    nrpCore.MqttPrefix = mqtt.Value.Prefix ?? string.Empty;
                 }
 
                 nrpCore.MqttBroker ??= mqtt.Value.Broker;

@@ -47,6 +47,9 @@ internal static partial class MessagingLog
     [LoggerMessage(EventId = 313, Level = LogLevel.Debug, Message = "Embedded MQTT broker refused a publish by {ClientId} on {Topic}: {Reason}")]
     public static partial void PublishRefusedAgain(ILogger logger, string clientId, string topic, string reason);
 
-    [LoggerMessage(EventId = 314, Level = LogLevel.Warning, Message = "MQTT broker {Broker} is shared and NrpHost:Mqtt:Prefix is empty: simulation ids start at 0 in every host, so hosts that share a broker need distinct prefixes or their status messages mix")]
-    public static partial void SharedBrokerWithoutPrefix(ILogger logger, string broker);
+    [LoggerMessage(EventId = 314, Level = LogLevel.Warning, Message = "NrpHost:Mqtt:Prefix is set empty, so this host publishes the NRP backend's topics (nrp_simulation/<id>/…) on the external broker {Broker}. Simulation ids start at 0 in every host: every other host on this broker needs a prefix of its own, or their status messages mix. Leave NrpHost:Mqtt:Prefix unset to use the host id ({HostId}) as the prefix")]
+    public static partial void SharedBrokerWithoutPrefix(ILogger logger, string broker, string hostId);
+
+    [LoggerMessage(EventId = 315, Level = LogLevel.Information, Message = "Host {HostId} publishes simulation status on {Broker} under {TopicBase}")]
+    public static partial void Publishing(ILogger logger, string hostId, string broker, string topicBase);
 }

@@ -10,9 +10,12 @@ public sealed class MqttOptions
 
     /// <summary>
     /// Topic prefix: topics are <c>[&lt;prefix&gt;/]nrp_simulation/&lt;id&gt;/…</c>. Also returned by the REST API as
-    /// <c>MQTTPrefix</c> and passed to nrp-core as <c>MQTTPrefix</c>. Default empty (no prefix).
+    /// <c>MQTTPrefix</c> and passed to nrp-core as <c>MQTTPrefix</c>. When not set (null), it is resolved once when the
+    /// options are built: the host id (<see cref="Hosting.HostIdentityOptions.HostId"/>) with an external
+    /// <see cref="Broker"/>, which other hosts may share; empty with the embedded broker. An explicitly empty prefix
+    /// keeps the NRP backend's topics (<c>nrp_simulation/&lt;id&gt;/…</c>).
     /// </summary>
-    public string Prefix { get; set; } = string.Empty;
+    public string? Prefix { get; set; }
 
     /// <summary>
     /// An external broker as <c>host:port</c> (for example Mosquitto). When empty, NrpHost starts its own embedded

@@ -128,9 +128,10 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
         _manager.StateChanged += OnStateChanged;
         _manager.RuntimeError += OnRuntimeError;
         _manager.Progress += OnProgress;
+        MessagingLog.Publishing(_logger, _identity.HostId, Broker, (_prefix.Length == 0 ? string.Empty : _prefix + "/") + MqttTopics.Root + "/<id>/");
         if (!_address.IsEmbedded && _prefix.Length == 0)
         {
-            MessagingLog.SharedBrokerWithoutPrefix(_logger, Broker);
+            MessagingLog.SharedBrokerWithoutPrefix(_logger, Broker, _identity.HostId);
         }
 
         try

@@ -24,10 +24,14 @@ internal static class LogArchive
 {
     private const int CopyBuffer = 81920;
 
-    /// <summary><c>&lt;YYYY-mm-dd_HH-MM-SS&gt;_simulation_&lt;id&gt;.log.zip</c>.</summary>
-    public static string FileName(DateTimeOffset now, int simulationId) =>
+    /// <summary>
+    /// <c>&lt;YYYY-mm-dd_HH-MM-SS&gt;_simulation_&lt;id&gt;_&lt;host id&gt;.log.zip</c>: the host id keeps apart the archives of
+    /// hosts that share one storage, where simulation ids start at 0 in every host (storage adds a suffix when the name
+    /// is still taken).
+    /// </summary>
+    public static string FileName(DateTimeOffset now, int simulationId, string hostId) =>
         now.ToString("yyyy-MM-dd_HH-mm-ss", CultureInfo.InvariantCulture) +
-        string.Create(CultureInfo.InvariantCulture, $"_simulation_{simulationId}.log.zip");
+        string.Create(CultureInfo.InvariantCulture, $"_simulation_{simulationId}_{hostId}.log.zip");
 
     /// <summary>Writes the archive of <paramref name="directory"/> into <paramref name="output"/>.</summary>
     /// <param name="directory">The simulation directory.</param>

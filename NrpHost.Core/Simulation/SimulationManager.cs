@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using NrpHost.Hosting;
 using NrpHost.NrpCore;
 using NrpHost.Python;
 using NrpHost.Storage;
@@ -29,7 +30,8 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
         TimeProvider time,
         ILoggerFactory loggerFactory,
         IOptions<ProxyStorageOptions>? storageOptions = null,
-        SimulationFaultInjection? faults = null)
+        SimulationFaultInjection? faults = null,
+        IOptions<HostIdentityOptions>? hostIdentity = null)
     {
         _logger = loggerFactory.CreateLogger("NrpHost.Simulation");
         var workDirectory = Path.GetFullPath(options.Value.WorkDirectory is { Length: > 0 } configured
@@ -53,6 +55,7 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
                 ? Path.GetFullPath(unsent)
                 : Path.Combine(workDirectory, "unsent-logs"),
             FaultHook = faults?.Hook,
+            HostId = HostIds.Resolve(hostIdentity?.Value.HostId),
         };
     }
 

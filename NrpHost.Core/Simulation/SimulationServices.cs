@@ -34,6 +34,9 @@ internal sealed class SimulationServices
     /// <summary>Where a log archive that could not be uploaded is kept. Default: <c>unsent-logs</c> in the work directory.</summary>
     public required string UnsentLogsDirectory { get; init; }
 
+    /// <summary>This host's id (<see cref="Hosting.HostIdentityOptions.HostId"/>), part of every log archive name.</summary>
+    public required string HostId { get; init; }
+
     public LogArchiveLimits ArchiveLimits => new(Options.MaxLogFileBytes, Options.MaxArchiveBytes);
 
     /// <summary>Test seam: called at the start of each phase; whatever it throws is that phase's fault.</summary>

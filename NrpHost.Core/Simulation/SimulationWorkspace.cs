@@ -88,7 +88,7 @@ internal sealed class SimulationWorkspace
             return null;
         }
 
-        var name = LogArchive.FileName(_services.Time.GetLocalNow(), _id);
+        var name = LogArchive.FileName(_services.Time.GetLocalNow(), _id, _services.HostId);
         var temporary = await WriteArchiveAsync(folders, name, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -251,7 +251,7 @@ internal sealed class SimulationWorkspace
 
     private async Task<string?> ArchiveToUnsentAsync(IEnumerable<string> folders, CancellationToken cancellationToken)
     {
-        var name = LogArchive.FileName(_services.Time.GetLocalNow(), _id);
+        var name = LogArchive.FileName(_services.Time.GetLocalNow(), _id, _services.HostId);
         var temporary = await WriteArchiveAsync(folders, name, cancellationToken).ConfigureAwait(false);
         try
         {

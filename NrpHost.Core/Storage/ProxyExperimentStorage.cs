@@ -83,8 +83,22 @@ internal sealed class ProxyExperimentStorage : IExperimentStorage
         }
 
         var token = StorageProxyClient.TokenOrSentinel(experiment.Token);
-        var what = $"uploading '{fileName}' to experiment '{experimentId}'";
         var bytes = await ReadRestAsync(content, cancellationToken).ConfigureAwait(false);
+
+        // The proxy's upload replaces a file of the same name, so a free name is chosen from the experiment's listing
+        // first. Between the listing and the upload another writer could still take that name; archive names carry the
+        // host id and the second, so only hosts configured with the same host id can meet there.
+        var entries = await _client.CallAsync($"listing experiment '{experimentId}' before uploading '{fileName}'",
+            (api, ct) => api.ListAsync(experimentId, token, ct), cancellationToken).ConfigureAwait(false);
+        var taken = (entries ?? []).Where(e => e?.Name is not null).Select(e => e.Name!).ToHashSet(StringComparer.Ordinal);
+        var attempt = 0;
+        while (taken.Contains(ArchiveNames.WithSuffix(fileName, attempt)))
+        {
+            attempt++;
+        }
+
+        fileName = ArchiveNames.WithSuffix(fileName, attempt);
+        var what = $"uploading '{fileName}' to experiment '{experimentId}'";
         await _client.CallAsync(what, async (api, ct) =>
         {
             // Bytes, not the caller's stream: the request disposes its content, and the caller may still need the stream.

@@ -95,10 +95,11 @@ public sealed class MqttHostTests(PythonFixture python)
 
         var idOfA = a.Services.GetRequiredService<MqttStatusPublisher>().ClientId;
         var idOfB = b.Services.GetRequiredService<MqttStatusPublisher>().ClientId;
-        Assert.StartsWith("nrphost_labA_", idOfA, StringComparison.Ordinal);
-        Assert.StartsWith("nrphost_labB_", idOfB, StringComparison.Ordinal);
+        Assert.NotEqual(idOfA, idOfB);
+        Assert.StartsWith($"nrphost_{HostIdOf(a)}_", idOfA, StringComparison.Ordinal);
+        Assert.StartsWith($"nrphost_{HostIdOf(b)}_", idOfB, StringComparison.Ordinal);
         Assert.DoesNotContain("already connected", mosquitto.Output, StringComparison.Ordinal);
-        Assert.DoesNotContain(python.Logs.Entries, e => e.Message.Contains($"{mosquitto.Address} is shared and NrpHost:Mqtt:Prefix is empty", StringComparison.Ordinal));
+        Assert.DoesNotContain(python.Logs.Entries, e => e.Message.Contains("NrpHost:Mqtt:Prefix is set empty", StringComparison.Ordinal) && e.Message.Contains(mosquitto.Address, StringComparison.Ordinal));
         await a.PutStateAsync(idA, "stopped");
 
         void Shared(Dictionary<string, string?> settings, string prefix)
@@ -106,6 +107,9 @@ public sealed class MqttHostTests(PythonFixture python)
             settings["NrpHost:Mqtt:Broker"] = mosquitto.Address;
             settings["NrpHost:Mqtt:Prefix"] = prefix;
         }
+
+        static string HostIdOf(ApiHost host) =>
+            host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<global::NrpHost.Hosting.HostIdentityOptions>>().Value.HostId!;
     }
 
     [Fact]

@@ -137,14 +137,15 @@ public sealed class NrpHostApiTests(PythonFixture python)
     }
 
     [Fact]
-    public async Task Version_ReturnsBothPackageKeys()
+    public async Task Version_ReturnsBothPackageKeys_AndTheHostThatAnswered()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:HostId"] = "lab host/2");
 
         var response = await host.GetAsync("/version");
 
         Assert.Equal(200, response.Code);
-        Assert.Equal(["hbp_nrp_backend", "hbp_nrp_simserver"], response.Json.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["hbp_nrp_backend", "hbp_nrp_simserver", "hostId"], response.Json.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("lab-host-2", response.Json.GetProperty("hostId").GetString());
     }
 
     private static Task<ApiResponse> Preflight(ApiHost host, string origin) =>

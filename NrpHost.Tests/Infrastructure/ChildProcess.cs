@@ -8,7 +8,13 @@ public static class ChildProcess
 {
     public static async Task<JsonElement> RunAsync(string scenario, TimeSpan? timeout = null, params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory, // never the current directory: it may be a simulation directory that goes away
+        };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "NrpHost.Tests.Child.dll"));
         start.ArgumentList.Add(scenario);
         foreach (var argument in arguments)

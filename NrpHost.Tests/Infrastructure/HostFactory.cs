@@ -55,6 +55,9 @@ public sealed class CoreHost : IAsyncDisposable
 
     public string Scratch => _temp.Path;
 
+    /// <summary>The host id the options resolved (<c>NrpHost:HostId</c> made safe, or the machine name).</summary>
+    public string HostId => _provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<global::NrpHost.Hosting.HostIdentityOptions>>().Value.HostId!;
+
     public ISimulationManager Manager { get; }
 
     public IServiceProvider Services => _provider;

@@ -179,7 +179,7 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
         var sim = await rig.Host.CreatePausedAsync();
         await rig.Recorder.WaitForAsync(rig.Topic(sim.Id, "status"), m => m.State == "paused");
         Assert.DoesNotContain(python.Logs.Entries, e => e.Message.Contains("lost its connection to " + rig.Publisher.Broker, StringComparison.Ordinal));
-        Assert.Matches("^nrphost_policy_[0-9a-f]{32}$", rig.Publisher.ClientId);
+        Assert.Matches("^nrphost_" + System.Text.RegularExpressions.Regex.Escape(rig.Host.HostId) + "_[0-9a-f]{32}$", rig.Publisher.ClientId);
     }
 
     [Theory]

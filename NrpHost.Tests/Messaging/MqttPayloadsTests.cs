@@ -128,13 +128,14 @@ public sealed class MqttOptionsValidatorTests
 public sealed class MqttStatusPublisherClientIdTests
 {
     [Fact]
-    public void NewClientId_IsUniquePerInstance_AndNamesThePrefix()
+    public void NewClientId_IsUniquePerInstance_AndNamesTheHost()
     {
-        var a = MqttPublisherIdentity.NewClientId("lab/1");
-        var b = MqttPublisherIdentity.NewClientId("lab/1");
+        var a = MqttPublisherIdentity.NewClientId("lab-1.example");
+        var b = MqttPublisherIdentity.NewClientId("lab-1.example");
 
         Assert.NotEqual(a, b);
-        Assert.StartsWith("nrphost_lab1_", a, StringComparison.Ordinal);
+        Assert.Matches("^nrphost_lab-1\\.example_[0-9a-f]{32}$", a);
+        Assert.StartsWith("nrphost_lab1_", MqttPublisherIdentity.NewClientId("lab/1#"), StringComparison.Ordinal);
         Assert.StartsWith("nrphost_", MqttPublisherIdentity.NewClientId(string.Empty), StringComparison.Ordinal);
     }
 

@@ -187,7 +187,7 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
 
         // With no prefix they share one topic space, and each host says so at start-up.
         Assert.Contains(python.Logs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning
-            && e.Message.Contains($"{mosquitto.Address} is shared and NrpHost:Mqtt:Prefix is empty", StringComparison.Ordinal));
+            && e.Message.Contains("NrpHost:Mqtt:Prefix is set empty", StringComparison.Ordinal) && e.Message.Contains(mosquitto.Address, StringComparison.Ordinal));
     }
 
     [Theory]

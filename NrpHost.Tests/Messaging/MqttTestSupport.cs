@@ -21,6 +21,35 @@ internal static class FreePort
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    /// <summary>The first of <paramref name="count"/> consecutive loopback ports that are free now.</summary>
+    public static int NextRun(int count)
+    {
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var first = Next();
+            if (first + count <= IPEndPoint.MaxPort + 1 && Enumerable.Range(first + 1, count - 1).All(IsFree))
+            {
+                return first;
+            }
+        }
+
+        throw new InvalidOperationException($"no {count} consecutive free ports found");
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
 }
 
 /// <summary>One message as a subscriber saw it.</summary>
@@ -156,11 +185,11 @@ internal sealed class MosquittoBroker : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private Process? _process;
 
-    private MosquittoBroker(string binary, int port)
+    private MosquittoBroker(string binary, int port, string? configuration)
     {
         _binary = binary;
         Port = port;
-        File.WriteAllText(ConfigPath, $"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n");
+        File.WriteAllText(ConfigPath, configuration ?? $"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n");
     }
 
     public int Port { get; }
@@ -169,13 +198,16 @@ internal sealed class MosquittoBroker : IAsyncDisposable
 
     private string ConfigPath => _directory.Combine("mosquitto.conf");
 
-    public static async Task<MosquittoBroker> StartAsync()
+    public static Task<MosquittoBroker> StartAsync() => StartAsync(null, FreePort.Next());
+
+    /// <summary>Starts Mosquitto with <paramref name="configuration"/> (a whole mosquitto.conf) whose MQTT listener is <paramref name="port"/>.</summary>
+    public static async Task<MosquittoBroker> StartAsync(string? configuration, int port)
     {
         var binary = new[] { "/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto", "/usr/local/bin/mosquitto" }
             .FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException(
                 "The mosquitto binary was not found (looked in /usr/sbin, /usr/bin, /usr/local). Install it: apt-get install -y mosquitto");
-        var broker = new MosquittoBroker(binary, FreePort.Next());
+        var broker = new MosquittoBroker(binary, port, configuration);
         await broker.StartAgainAsync();
         return broker;
     }
@@ -184,6 +216,7 @@ internal sealed class MosquittoBroker : IAsyncDisposable
     {
         var info = new ProcessStartInfo(_binary, ["-c", ConfigPath])
         {
+            WorkingDirectory = _directory.Path,
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,

@@ -104,7 +104,7 @@ public sealed class ExampleExperimentTests(PythonFixture python)
         Assert.Equal(StateChangeStatus.Changed, (await host.Manager.RequestStateAsync(sim.Id, SimulationState.Stopped)).Status);
 
         // the data files outlive the simulation directory: they are in the log archive under their relative path
-        var archive = Assert.Single(Directory.GetFiles(Path.Combine(host.StorageRoot, name), $"*_simulation_{sim.Id}.log.zip"));
+        var archive = Assert.Single(Directory.GetFiles(Path.Combine(host.StorageRoot, name), $"*_simulation_{sim.Id}_*.log.zip"));
         using var zip = System.IO.Compression.ZipFile.OpenRead(archive);
         var archived = Assert.Single(zip.Entries, e => e.FullName == $"data/{Path.GetFileName(stamp)}/pendulum_state-0.data");
         using var reader = new StreamReader(archived.Open());

@@ -57,7 +57,7 @@ public sealed class NrpCoreClientSelectionTests(PythonFixture python)
         Assert.Equal("localhost:5345", entry.RootElement.GetProperty("address").GetString());
         Assert.Equal("simulation_config.json", entry.RootElement.GetProperty("config_file").GetString());
         Assert.Equal(
-            "-o EngineConfigs.1.simulationID=\"0\" -o EngineConfigs.1.MQTTBroker=\"broker.example:1884\" -o EngineConfigs.1.MQTTPrefix=\"\"",
+            $"-o EngineConfigs.1.simulationID=\"0\" -o EngineConfigs.1.MQTTBroker=\"broker.example:1884\" -o EngineConfigs.1.MQTTPrefix=\"{host.HostId}\"",
             entry.RootElement.GetProperty("args").GetString());
     }
 

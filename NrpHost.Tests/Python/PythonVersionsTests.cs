@@ -37,7 +37,13 @@ public sealed class PythonVersionsTests
     {
         var port = FreePort();
         var api = Path.Combine(AppContext.BaseDirectory, "NrpHost.Api.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory, // never the current directory: it may be a simulation directory that goes away
+        };
         start.ArgumentList.Add(api);
         start.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
         start.Environment["NrpHost__Python__Library"] = library;

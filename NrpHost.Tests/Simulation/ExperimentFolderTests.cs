@@ -91,7 +91,7 @@ public sealed class ExperimentFolderTests(PythonFixture python)
         }
 
         // The shutdown ran on the simulation's own thread, so its output is in the simulation log in the archive.
-        var archive = Assert.Single(Directory.GetFiles(Path.Combine(host.StorageRoot, "exp"), "*_simulation_0.log.zip"));
+        var archive = Assert.Single(Directory.GetFiles(Path.Combine(host.StorageRoot, "exp"), "*_simulation_0_*.log.zip"));
         using var zip = ZipFile.OpenRead(archive);
         using var log = new StreamReader(zip.GetEntry("simulation_0.log")!.Open());
         var text = log.ReadToEnd();

@@ -153,7 +153,7 @@ public sealed class SimulationDeadlineTests(PythonFixture python)
         Assert.Equal(hostDirectory, Directory.GetCurrentDirectory());
         if (phase == SimulationPhase.Upload)
         {
-            Assert.Single(Directory.GetFiles(Path.Combine(host.WorkDirectory, "unsent-logs"), "*_simulation_0.log.zip"));
+            Assert.Single(Directory.GetFiles(Path.Combine(host.WorkDirectory, "unsent-logs"), "*_simulation_0_*.log.zip"));
         }
 
         var next = await host.CreatePausedAsync();

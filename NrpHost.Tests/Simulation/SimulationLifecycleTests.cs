@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using NrpHost.Simulation;
 using NrpHost.Tests.Infrastructure;
 
@@ -298,8 +299,8 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
 
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Stopped);
 
-        var archive = Assert.Single(Directory.GetFiles(Path.Combine(host.StorageRoot, "exp"), "*_simulation_0.log.zip"));
-        Assert.Matches(@"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_simulation_0\.log\.zip$", Path.GetFileName(archive));
+        var archive = Assert.Single(Directory.GetFiles(Path.Combine(host.StorageRoot, "exp"), "*_simulation_0_*.log.zip"));
+        Assert.Matches(@"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_simulation_0_" + Regex.Escape(host.HostId) + @"\.log\.zip$", Path.GetFileName(archive));
         using var zip = ZipFile.OpenRead(archive);
         string Read(string name)
         {

@@ -340,14 +340,48 @@ public sealed class ProxyExperimentStorageTests : IAsyncLifetime
     public async Task Upload_FailureIsNotRetried_AndIsUnavailable()
     {
         _proxy.Experiment("exp_0").Build();
-        _proxy.Inject(ProxyFault.WithStatus(503), times: 10);
+        _proxy.Inject(ProxyFault.WithStatus(503), r => r.Method == "POST", times: 10);
         await using var host = new ProxyClientHost(_proxy.Url);
 
         var error = await Assert.ThrowsAsync<ExperimentStorageException>(() =>
             host.Storage.UploadAsync(Exp(), "a.log.zip", new MemoryStream(Encoding.UTF8.GetBytes("zip"))).WaitAsync(Guard));
 
         Assert.Equal(ExperimentStorageError.Unavailable, error.Error);
-        Assert.Single(_proxy.Requests);
+        Assert.Single(_proxy.RequestsTo("POST", "/storage/"));
+    }
+
+    [Fact]
+    public async Task Upload_NameAlreadyInTheExperiment_TakesTheNextFreeSuffix_AndReplacesNothing()
+    {
+        _proxy.Experiment("exp_0")
+            .WithFile("2024-01-01_12-00-00_simulation_0_lab.log.zip", "first")
+            .WithFile("2024-01-01_12-00-00_simulation_0_lab_1.log.zip", "second")
+            .Build();
+        await using var host = new ProxyClientHost(_proxy.Url);
+
+        var stored = await host.Storage.UploadAsync(Exp(), "2024-01-01_12-00-00_simulation_0_lab.log.zip", new MemoryStream("third"u8.ToArray())).WaitAsync(Guard);
+
+        Assert.Equal("2024-01-01_12-00-00_simulation_0_lab_2.log.zip", stored);
+        var folder = Path.Combine(_proxy.Root, "exp_0");
+        Assert.Equal("first", File.ReadAllText(Path.Combine(folder, "2024-01-01_12-00-00_simulation_0_lab.log.zip")));
+        Assert.Equal("second", File.ReadAllText(Path.Combine(folder, "2024-01-01_12-00-00_simulation_0_lab_1.log.zip")));
+        Assert.Equal("third", File.ReadAllText(Path.Combine(folder, stored)));
+        Assert.Equal("/storage/exp_0/" + stored, Assert.Single(_proxy.RequestsTo("POST", "/storage/")).RawPath);
+    }
+
+    [Fact]
+    public async Task Upload_ExperimentListingRefused_UploadsNothing()
+    {
+        _proxy.Experiment("exp_0").Build();
+        _proxy.Inject(ProxyFault.WithStatus(403), r => r.Method == "GET" && r.RawPath == "/storage/exp_0");
+        await using var host = new ProxyClientHost(_proxy.Url);
+
+        var error = await Assert.ThrowsAsync<ExperimentStorageException>(() =>
+            host.Storage.UploadAsync(Exp(), "a.log.zip", new MemoryStream([1, 2])).WaitAsync(Guard));
+
+        Assert.Equal(ExperimentStorageError.Forbidden, error.Error);
+        Assert.Empty(_proxy.RequestsTo("POST", "/storage/"));
+        Assert.False(File.Exists(Path.Combine(_proxy.Root, "exp_0", "a.log.zip")));
     }
 
     [Fact]

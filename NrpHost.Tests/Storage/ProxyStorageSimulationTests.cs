@@ -46,10 +46,10 @@ public sealed class ProxyStorageSimulationTests(PythonFixture python) : IAsyncLi
 
         Assert.Equal(StateChangeStatus.Changed, stop.Status);
         var upload = Assert.Single(_proxy.RequestsTo("POST", "/storage/exp/"));
-        Assert.EndsWith("_simulation_0.log.zip", upload.RawPath, StringComparison.Ordinal);
+        Assert.EndsWith($"_simulation_0_{host.HostId}.log.zip", upload.RawPath, StringComparison.Ordinal);
         Assert.Equal("Bearer " + FakeStorageProxy.Token, upload.Authorization);
         Assert.Equal("application/octet-stream", upload.ContentType);
-        var archive = Assert.Single(Directory.GetFiles(Path.Combine(_proxy.Root, "exp"), "*_simulation_0.log.zip"));
+        var archive = Assert.Single(Directory.GetFiles(Path.Combine(_proxy.Root, "exp"), "*_simulation_0_*.log.zip"));
         using (ZipFile.OpenRead(archive))
         {
             // A readable zip: the bytes arrived as sent.
@@ -73,7 +73,7 @@ public sealed class ProxyStorageSimulationTests(PythonFixture python) : IAsyncLi
         Assert.Equal(StateChangeStatus.Changed, stop.Status);
         Assert.Equal(SimulationState.Stopped, host.Manager.Find(created.Simulation.Id)!.State);
         Assert.Single(_proxy.RequestsTo("POST", "/storage/exp/"));
-        Assert.Single(Directory.GetFiles(Path.Combine(host.Scratch, "kept"), "*_simulation_0.log.zip"));
+        Assert.Single(Directory.GetFiles(Path.Combine(host.Scratch, "kept"), "*_simulation_0_*.log.zip"));
         await host.WaitForLogAsync(created.Simulation.Id, e => e.Message.Contains("could not be uploaded", StringComparison.Ordinal) &&
                                                                e.Message.Contains("503", StringComparison.Ordinal));
     }
