@@ -41,7 +41,13 @@ public sealed class ApiProcess : IAsyncDisposable
     public static async Task<ApiProcess> StartAsync(IReadOnlyDictionary<string, string> settings, TimeSpan? timeout = null)
     {
         var port = FreePort();
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory, // never the current directory: it may be a simulation directory that goes away
+        };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "NrpHost.Api.dll"));
         start.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
         start.Environment["NrpHost__Mqtt__EmbeddedPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -60,7 +60,7 @@ public sealed class ContainmentProcessTests
         await using var second = await ApiProcess.StartAsync(settings);
         await WaitUntilAsync(() => !Directory.Exists(leftover), second.Output);
 
-        var archive = Assert.Single(Directory.GetFiles(Path.Combine(experiments, "exp"), "*_simulation_0.log.zip"));
+        var archive = Assert.Single(Directory.GetFiles(Path.Combine(experiments, "exp"), "*_simulation_0_*.log.zip"));
         using (var zip = ZipFile.OpenRead(archive))
         using (var reader = new StreamReader(zip.GetEntry("simulation_0.log")!.Open()))
         {

@@ -47,7 +47,7 @@ public sealed class ContainmentTests(PythonFixture python)
         var stop = await host.Manager.RequestStateAsync(sim.Id, SimulationState.Stopped).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(StateChangeStatus.Changed, stop.Status);
-        var archive = Assert.Single(Directory.GetFiles(Path.Combine(host.StorageRoot, "exp"), "*_simulation_0.log.zip"));
+        var archive = Assert.Single(Directory.GetFiles(Path.Combine(host.StorageRoot, "exp"), "*_simulation_0_*.log.zip"));
         using var zip = ZipFile.OpenRead(archive);
         var names = zip.Entries.Select(e => e.FullName).ToList();
         Assert.Contains("simulation_0.log", names);
@@ -86,7 +86,7 @@ public sealed class ContainmentTests(PythonFixture python)
         host.Experiment().Build();
         var sim = await host.CreatePausedAsync();
         var now = DateTimeOffset.Now;
-        var taken = Enumerable.Range(-1, 60).Select(s => Path.Combine(host.StorageRoot, "exp", LogArchive.FileName(now.AddSeconds(s), sim.Id))).ToList();
+        var taken = Enumerable.Range(-1, 60).Select(s => Path.Combine(host.StorageRoot, "exp", LogArchive.FileName(now.AddSeconds(s), sim.Id, host.HostId))).ToList();
         foreach (var name in taken)
         {
             File.WriteAllText(name, "an earlier archive");
@@ -95,7 +95,7 @@ public sealed class ContainmentTests(PythonFixture python)
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Stopped);
 
         Assert.All(taken, name => Assert.Equal("an earlier archive", File.ReadAllText(name)));
-        var added = Directory.GetFiles(Path.Combine(host.StorageRoot, "exp"), "*_simulation_0_1.log.zip");
+        var added = Directory.GetFiles(Path.Combine(host.StorageRoot, "exp"), $"*_simulation_0_{host.HostId}_1.log.zip");
         using var zip = ZipFile.OpenRead(Assert.Single(added));
         Assert.NotNull(zip.GetEntry("simulation_0.log"));
     }

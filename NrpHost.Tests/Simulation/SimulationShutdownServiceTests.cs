@@ -11,6 +11,7 @@ public sealed class SimulationShutdownServiceTests(PythonFixture python)
     public async Task HostShutdown_StopsRunningSimulationsBeforeTheBrokerGoes_SoTheFinalStateIsPublished()
     {
         var port = FreePort.Next();
+        var mark = python.Logs.Mark;
         var host = await ApiHost.StartAsync(python, settings: s => s["NrpHost:Mqtt:EmbeddedPort"] = port.ToString(CultureInfo.InvariantCulture));
         await using var frontend = await MqttRecorder.ConnectTcpAsync(port);
         host.LongExperiment().Build();
@@ -20,6 +21,13 @@ public sealed class SimulationShutdownServiceTests(PythonFixture python)
 
         await host.DisposeAsync(); // the host shuts down with the simulation running
 
-        await frontend.WaitForAsync("nrp_simulation/0/status", m => m.State == "stopped", timeout: TimeSpan.FromSeconds(5));
+        try
+        {
+            await frontend.WaitForAsync("nrp_simulation/0/status", m => m.State == "stopped", timeout: TimeSpan.FromSeconds(5));
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException(ex.Message + "\nhost log:\n" + string.Join('\n', python.Logs.Since(mark)), ex);
+        }
     }
 }
