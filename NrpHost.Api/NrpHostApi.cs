@@ -7,7 +7,6 @@ using NrpHost.Api.Health;
 using NrpHost.Api.Http;
 using NrpHost.Api.Identity;
 using NrpHost.Api.Messaging;
-using NrpHost.DependencyInjection;
 using NrpHost.Hosting;
 
 namespace NrpHost.Api;

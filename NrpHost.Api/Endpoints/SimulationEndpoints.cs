@@ -95,7 +95,7 @@ internal static class SimulationEndpoints
 
         switch (result.Status)
         {
-            case CreateSimulationStatus.Created:
+            case CreateSimulationStatus.Ready:
                 var simulation = result.Simulation!;
                 ApiLog.SimulationCreated(logger, simulation.Id, simulation.ExperimentId, simulation.Owner);
                 return TypedResults.Created(

@@ -1,11 +1,11 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using NrpHost.DependencyInjection;
 using NrpHost.Messaging;
 using NrpHost.NrpCore;
 
-namespace NrpHost.DependencyInjection;
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Adds MQTT status publishing to NrpHost.</summary>
 public static class MqttStatusBuilderExtensions

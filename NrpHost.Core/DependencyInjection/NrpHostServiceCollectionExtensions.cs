@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using NrpHost.DependencyInjection;
 using NrpHost.Hosting;
 using NrpHost.Messaging;
 using NrpHost.NrpCore;
@@ -10,18 +10,24 @@ using NrpHost.Python;
 using NrpHost.Simulation;
 using NrpHost.Storage;
 
-namespace NrpHost.DependencyInjection;
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers NrpHost.Core in a service collection.</summary>
 public static class NrpHostServiceCollectionExtensions
 {
+    /// <summary>
+    /// Adds the embedded Python runtime and the simulation manager with every option at its default (experiments from
+    /// the local <c>experiments/</c> folder, the embedded nrp-core runtime). Logging must be registered by the host.
+    /// </summary>
+    public static INrpHostBuilder AddNrpHost(this IServiceCollection services) => services.AddNrpHost(configuration: null);
+
     /// <summary>
     /// Adds the embedded Python runtime and the simulation manager. Options are bound from
     /// <paramref name="configuration"/> (sections <c>NrpHost:*</c>) when it is given. Registrations use
     /// <c>TryAdd</c>, so the application's own registrations win. Logging must be registered by the host
     /// (any <c>Host</c> builder does; otherwise call <c>services.AddLogging()</c>).
     /// </summary>
-    public static INrpHostBuilder AddNrpHost(this IServiceCollection services, IConfiguration? configuration = null)
+    public static INrpHostBuilder AddNrpHost(this IServiceCollection services, IConfiguration? configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(TimeProvider.System);
@@ -49,7 +55,7 @@ public static class NrpHostServiceCollectionExtensions
 
         // nrp-core's data-transfer engine publishes on the same broker and prefix as the status messages.
         services.AddSingleton<IPostConfigureOptions<NrpCoreOptions>>(sp => new PostConfigureOptions<NrpCoreOptions, IOptions<MqttOptions>>(
-            Options.DefaultName,
+            Microsoft.Extensions.Options.Options.DefaultName,
             sp.GetRequiredService<IOptions<MqttOptions>>(),
             (nrpCore, mqtt) =>
             {
@@ -79,6 +85,44 @@ public static class NrpHostServiceCollectionExtensions
         services.TryAddSingleton<SimulationManager>();
         services.TryAddSingleton<ISimulationManager>(sp => sp.GetRequiredService<SimulationManager>());
         AddHealthChecks(services);
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds NrpHost as <see cref="AddNrpHost(IServiceCollection, IConfiguration?)"/> does, with settings given in code
+    /// instead of a configuration: <paramref name="configure"/> runs once, now, on an <see cref="NrpHostOptions"/>
+    /// that holds every section's defaults, and what it leaves there are the options (validated at start-up as usual).
+    /// A <see cref="ProxyStorageOptions.ProxyUrl"/> set there uses the NRP Storage Proxy. To combine configuration and
+    /// code, call the configuration overload and then <c>services.Configure&lt;SimulationOptions&gt;(…)</c>.
+    /// </summary>
+    /// <example>
+    /// <code>
+    /// services.AddNrpHost(options =>
+    /// {
+    ///     options.LocalStorage.LocalRoot = "/srv/experiments";
+    ///     options.Simulation.MaxActiveSimulations = 2;
+    /// }).AddMqttStatus();
+    /// </code>
+    /// </example>
+    public static INrpHostBuilder AddNrpHost(this IServiceCollection services, Action<NrpHostOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        var options = new NrpHostOptions();
+        configure(options);
+        var builder = services.AddNrpHost(configuration: null);
+        services.Configure<PythonOptions>(o => NrpHostOptions.Copy(options.Python, o));
+        services.Configure<SimulationOptions>(o => NrpHostOptions.Copy(options.Simulation, o));
+        services.Configure<NrpCoreOptions>(o => NrpHostOptions.Copy(options.NrpCore, o));
+        services.Configure<LocalStorageOptions>(o => NrpHostOptions.Copy(options.LocalStorage, o));
+        services.Configure<ProxyStorageOptions>(o => NrpHostOptions.Copy(options.ProxyStorage, o));
+        services.Configure<MqttOptions>(o => NrpHostOptions.Copy(options.Mqtt, o));
+        services.Configure<HostIdentityOptions>(o => o.HostId = options.HostId);
+        if (options.ProxyStorage.IsProxyConfigured)
+        {
+            builder.AddProxyStorage();
+        }
+
         return builder;
     }
 

@@ -1,11 +1,11 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
+using NrpHost.DependencyInjection;
 using NrpHost.Storage;
 using Refit;
 
-namespace NrpHost.DependencyInjection;
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers the NRP Storage Proxy as experiment storage and user directory.</summary>
 public static class ProxyStorageBuilderExtensions

@@ -20,7 +20,7 @@ internal static partial class MessagingLog
     [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "MQTT publish to {Topic} failed: {Reason}")]
     public static partial void PublishFailed(ILogger logger, string topic, string reason);
 
-    [LoggerMessage(EventId = 305, Level = LogLevel.Information, Message = "Embedded MQTT broker listening on {Address}:{Port} (TCP){WebSocket}")]
+    [LoggerMessage(EventId = 305, Level = LogLevel.Information, Message = "Embedded MQTT broker listening on {Address}:{Port} (TCP){WebSocket}. It runs in this process because MQTT status is on (AddMqttStatus) and NrpHost:Mqtt:Broker is not set; set NrpHost:Mqtt:Broker to publish to an external broker instead, or NrpHost:Mqtt:EmbeddedPort to move it")]
     public static partial void BrokerStarted(ILogger logger, string address, int port, string webSocket);
 
     [LoggerMessage(EventId = 306, Level = LogLevel.Information, Message = "Embedded MQTT broker stopped")]

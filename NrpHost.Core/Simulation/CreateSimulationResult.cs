@@ -4,7 +4,7 @@ namespace NrpHost.Simulation;
 public enum CreateSimulationStatus
 {
     /// <summary>Staged and initialised; the simulation is paused and ready to start.</summary>
-    Created,
+    Ready,
 
     /// <summary>Refused: another simulation is not final yet (the limit is <see cref="SimulationOptions.MaxActiveSimulations"/>).</summary>
     Conflict,

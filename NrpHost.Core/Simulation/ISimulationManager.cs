@@ -6,7 +6,8 @@ namespace NrpHost.Simulation;
 public interface ISimulationManager
 {
     /// <summary>
-    /// Raised after every state change, outside any lock. Handlers must return quickly and never throw.
+    /// Raised after every state change, outside any lock, and once for each new simulation (in <c>created</c>, with
+    /// <see cref="SimulationStateChangedEventArgs.Previous"/> null). Handlers must return quickly and never throw.
     /// </summary>
     event EventHandler<SimulationStateChangedEventArgs>? StateChanged;
 
@@ -43,14 +44,17 @@ public interface ISimulationManager
     Task<StateChangeResult> RequestStateAsync(int id, SimulationState target, CancellationToken cancellationToken = default);
 }
 
-/// <summary>A simulation changed state.</summary>
-public sealed class SimulationStateChangedEventArgs(SimulationSnapshot simulation, SimulationState previous) : EventArgs
+/// <summary>A simulation changed state, or was just created.</summary>
+public sealed class SimulationStateChangedEventArgs(SimulationSnapshot simulation, SimulationState? previous) : EventArgs
 {
     /// <summary>The simulation, in its new state.</summary>
     public SimulationSnapshot Simulation { get; } = simulation;
 
-    /// <summary>The state it left.</summary>
-    public SimulationState Previous { get; } = previous;
+    /// <summary>The state it left, or null when the simulation was just created (it has had no state before).</summary>
+    public SimulationState? Previous { get; } = previous;
+
+    /// <summary>Whether this is the simulation's first event: it was just created.</summary>
+    public bool IsNew => Previous is null;
 }
 
 /// <summary>A simulation's script reported a fault.</summary>

@@ -154,7 +154,7 @@ internal sealed class Simulation
                 if (_machine.Initialized() is { } initialized)
                 {
                     Publish(initialized);
-                    return new CreateSimulationResult { Status = CreateSimulationStatus.Created, Simulation = Snapshot() };
+                    return new CreateSimulationResult { Status = CreateSimulationStatus.Ready, Simulation = Snapshot() };
                 }
 
                 // A stop arrived meanwhile: it decides the end.

@@ -111,7 +111,7 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
         }
 
         SimulationLog.Created(_logger, simulation.Id, request.ExperimentId, request.Owner);
-        StateChangedCore(simulation.Snapshot(), SimulationState.Created);
+        StateChangedCore(simulation.Snapshot(), previous: null);
         var result = await simulation.InitializeAsync(cancellationToken).ConfigureAwait(false);
         if (result.Fault == SimulationFault.ExperimentNotFound)
         {
@@ -206,7 +206,7 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
 
     void ISimulationEventSink.StateChanged(SimulationSnapshot simulation, SimulationState previous) => StateChangedCore(simulation, previous);
 
-    private void StateChangedCore(SimulationSnapshot simulation, SimulationState previous)
+    private void StateChangedCore(SimulationSnapshot simulation, SimulationState? previous)
     {
         Raise(StateChanged, new SimulationStateChangedEventArgs(simulation, previous));
         if (simulation.State.IsFinal())

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using NrpHost.DependencyInjection;
 using NrpHost.Hosting;
 using NrpHost.Messaging;
 using NrpHost.NrpCore;

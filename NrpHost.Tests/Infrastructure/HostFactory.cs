@@ -77,7 +77,7 @@ public sealed class CoreHost : IAsyncDisposable
     public async Task<SimulationSnapshot> CreatePausedAsync(string experiment = "exp")
     {
         var result = await Manager.CreateAsync(new SimulationRequest(experiment));
-        Assert.True(result.Status == CreateSimulationStatus.Created, $"create failed: {result.Status} {result.Message}");
+        Assert.True(result.Status == CreateSimulationStatus.Ready, $"create failed: {result.Status} {result.Message}");
         Assert.Equal(SimulationState.Paused, result.Simulation!.State);
         return result.Simulation;
     }

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using NrpHost.DependencyInjection;
 using NrpHost.Messaging;
 using NrpHost.Simulation;
 using NrpHost.Tests.Infrastructure;

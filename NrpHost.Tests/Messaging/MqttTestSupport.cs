@@ -1,6 +1,5 @@
 using NrpHost.Messaging;
 using Microsoft.Extensions.DependencyInjection;
-using NrpHost.DependencyInjection;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;

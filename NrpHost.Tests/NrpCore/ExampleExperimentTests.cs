@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.IO.Compression;
+using Microsoft.Extensions.DependencyInjection;
 using NrpHost.Simulation;
 using NrpHost.Tests.Infrastructure;
 
@@ -68,7 +69,7 @@ public sealed class ExampleExperimentTests(PythonFixture python)
             python,
             fakeClient: false,
             configure: s => s["NrpHost:Mqtt:EmbeddedPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            services: b => global::NrpHost.DependencyInjection.MqttStatusBuilderExtensions.AddMqttStatus(b));
+            services: b => b.AddMqttStatus());
         await host.StartHostedServicesAsync();
         await using var subscriber = await DataTransferStreamingTests.Subscriber.ConnectAsync(port);
         CopyDirectory(Path.Combine(RepositoryExperiments(), name), Path.Combine(host.StorageRoot, name));

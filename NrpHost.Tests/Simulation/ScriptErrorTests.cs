@@ -12,7 +12,7 @@ public sealed class ScriptErrorTests(PythonFixture python)
         var errors = new ConcurrentQueue<SimulationError>();
         host.Manager.RuntimeError += (_, e) => errors.Enqueue(e.Error);
         var result = await host.Manager.CreateAsync(new SimulationRequest("exp"));
-        if (result.Status != CreateSimulationStatus.Created)
+        if (result.Status != CreateSimulationStatus.Ready)
         {
             return (host.Manager.Find(result.Simulation!.Id)!, errors.ToList());
         }
@@ -187,6 +187,6 @@ public sealed class ScriptErrorTests(PythonFixture python)
         Assert.Equal(SimulationState.Completed, final.State);
         Assert.Equal("Runtime", Assert.Single(errors).ErrorType);
         await host.Manager.RequestStateAsync(final.Id, SimulationState.Stopped);
-        Assert.Equal(CreateSimulationStatus.Created, (await host.Manager.CreateAsync(new SimulationRequest("exp"))).Status);
+        Assert.Equal(CreateSimulationStatus.Ready, (await host.Manager.CreateAsync(new SimulationRequest("exp"))).Status);
     }
 }

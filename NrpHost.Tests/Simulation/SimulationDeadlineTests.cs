@@ -73,7 +73,7 @@ public sealed class SimulationDeadlineTests(PythonFixture python)
 
         var created = await host.Manager.CreateAsync(new SimulationRequest("exp")).WaitAsync(TimeSpan.FromSeconds(10));
 
-        Assert.Equal(CreateSimulationStatus.Created, created.Status);
+        Assert.Equal(CreateSimulationStatus.Ready, created.Status);
         var staged = ((SimulationManager)host.Manager).DirectoryOf(created.Simulation!.Id)!;
         Assert.False(File.Exists(Path.Combine(staged, "data.fifo")));
         Assert.False(File.Exists(Path.Combine(staged, "assets", "nested.fifo")));
@@ -138,7 +138,7 @@ public sealed class SimulationDeadlineTests(PythonFixture python)
         }
         else
         {
-            Assert.Equal(CreateSimulationStatus.Created, created.Status);
+            Assert.Equal(CreateSimulationStatus.Ready, created.Status);
             await host.Manager.RequestStateAsync(0, SimulationState.Started);
             if (phase != SimulationPhase.Run)
             {

@@ -30,6 +30,21 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     }
 
     [Fact]
+    public async Task Create_FirstEventIsNewWithNoPreviousState_ThenCreatedToPaused()
+    {
+        await using var host = new CoreHost(python);
+        host.Experiment().Build();
+        var events = new ConcurrentQueue<(SimulationState? Previous, SimulationState State, bool IsNew)>();
+        host.Manager.StateChanged += (_, e) => events.Enqueue((e.Previous, e.Simulation.State, e.IsNew));
+
+        await host.CreatePausedAsync();
+
+        Assert.Equal(
+            [(null, SimulationState.Created, true), (SimulationState.Created, SimulationState.Paused, false)],
+            events.ToArray());
+    }
+
+    [Fact]
     public async Task StartPauseResumeStop_WalksTheStatesAndCleansUp()
     {
         await using var host = new CoreHost(python);

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using NrpHost.DependencyInjection;
 using NrpHost.Storage;
 using NrpHost.Tests.Infrastructure;
 

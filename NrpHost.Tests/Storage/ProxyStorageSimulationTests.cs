@@ -36,7 +36,7 @@ public sealed class ProxyStorageSimulationTests(PythonFixture python) : IAsyncLi
 
         var created = await host.Manager.CreateAsync(Request());
 
-        Assert.Equal(CreateSimulationStatus.Created, created.Status);
+        Assert.Equal(CreateSimulationStatus.Ready, created.Status);
         Assert.Equal(SimulationState.Paused, created.Simulation!.State);
         var directory = ((SimulationManager)host.Manager).DirectoryOf(created.Simulation.Id)!;
         Assert.Equal("<sdf/>", File.ReadAllText(Path.Combine(directory, "assets", "model.sdf")));
@@ -65,7 +65,7 @@ public sealed class ProxyStorageSimulationTests(PythonFixture python) : IAsyncLi
         _proxy.Experiment().Build();
         await using var host = Host(s => s["NrpHost:Storage:UnsentLogsDirectory"] = Path.Combine(s["NrpHost:Simulation:WorkDirectory"]!, "..", "kept"));
         var created = await host.Manager.CreateAsync(Request());
-        Assert.Equal(CreateSimulationStatus.Created, created.Status);
+        Assert.Equal(CreateSimulationStatus.Ready, created.Status);
         _proxy.Inject(ProxyFault.WithStatus(503), r => r.Method == "POST", times: 10);
 
         var stop = await host.Manager.RequestStateAsync(created.Simulation!.Id, SimulationState.Stopped);

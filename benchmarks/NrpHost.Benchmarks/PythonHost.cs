@@ -2,7 +2,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using NrpHost.DependencyInjection;
 using NrpHost.Python;
 using NrpHost.Simulation;
 
@@ -80,7 +79,7 @@ public static class PythonHost
         public async Task<int> CreateAsync()
         {
             var result = await Manager.CreateAsync(new SimulationRequest("bench"));
-            if (result.Status != CreateSimulationStatus.Created)
+            if (result.Status != CreateSimulationStatus.Ready)
             {
                 throw new InvalidOperationException($"{result.Status}: {result.Message}");
             }

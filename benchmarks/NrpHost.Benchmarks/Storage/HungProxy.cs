@@ -4,7 +4,6 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using NrpHost.DependencyInjection;
 
 namespace NrpHost.Benchmarks.Storage;
 
