@@ -8,6 +8,9 @@ internal static partial class ApiLog
     [LoggerMessage(500, LogLevel.Information, "Simulation {SimulationId} of experiment {ExperimentId} created for {Owner}")]
     public static partial void SimulationCreated(ILogger logger, int simulationId, string experimentId, string owner);
 
+    [LoggerMessage(514, LogLevel.Warning, "Simulation {SimulationId} created for experiment {ExperimentId} by {Owner}, with a warning: {Warning}")]
+    public static partial void SimulationCreatedWithWarning(ILogger logger, int simulationId, string experimentId, string owner, string warning);
+
     [LoggerMessage(501, LogLevel.Information, "Simulation of experiment {ExperimentId} refused ({Status}): {Reason}")]
     public static partial void CreateRefused(ILogger logger, string experimentId, CreateSimulationStatus status, string? reason);
 

@@ -45,7 +45,11 @@ public static class NrpHostApi
             .ValidateOnStart();
         builder.Services.TryAddSingleton<CallerResolver>();
         builder.Services.TryAddSingleton<EventStreamRegistry>();
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, NrpJsonContext.Default));
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, NrpJsonContext.Default);
+            o.SerializerOptions.Encoder = NrpJsonContext.Encoder;
+        });
         builder.Services.AddCors();
         builder.Services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>, CorsSetup>();
         builder.Services.AddHealthChecks().AddCheck<SecurityHealthCheck>("security");

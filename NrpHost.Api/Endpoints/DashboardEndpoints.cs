@@ -47,7 +47,7 @@ internal static class DashboardEndpoints
         app.MapGet(AssetsPath + "/settings.json", (HttpResponse response, CallerResolver callers) =>
         {
             SetHeaders(response);
-            return TypedResults.Json(new DashboardSettings(callers.VerifiesIdentity), NrpJsonContext.Default.DashboardSettings);
+            return TypedResults.Json(new DashboardSettings(callers.VerifiesIdentity), NrpJsonContext.Wire.DashboardSettings);
         }).ExcludeFromDescription();
         return app;
     }

@@ -97,7 +97,15 @@ internal static class SimulationEndpoints
         {
             case CreateSimulationStatus.Ready:
                 var simulation = result.Simulation!;
-                ApiLog.SimulationCreated(logger, simulation.Id, simulation.ExperimentId, simulation.Owner);
+                if (result.Warnings.Count == 0)
+                {
+                    ApiLog.SimulationCreated(logger, simulation.Id, simulation.ExperimentId, simulation.Owner);
+                }
+                else
+                {
+                    ApiLog.SimulationCreatedWithWarning(logger, simulation.Id, simulation.ExperimentId, simulation.Owner, string.Join(" ", result.Warnings));
+                }
+
                 return TypedResults.Created(
                     string.Create(CultureInfo.InvariantCulture, $"/simulation/{simulation.Id}"),
                     SimulationResponse.From(simulation, mqtt.Value.Prefix));
@@ -115,7 +123,7 @@ internal static class SimulationEndpoints
                 return TypedResults.BadRequest(ErrorResponse.Client(result.Message ?? "The request is invalid."));
             default:
                 ApiLog.CreateFailed(logger, result.Simulation?.Id, create.ExperimentId, result.Fault, result.Message);
-                return CreateFailure(create.ExperimentId, result, callers.VerifiesIdentity);
+                return CreateFailure(create.ExperimentId, create.ExperimentConfiguration!, result, callers.VerifiesIdentity);
         }
     }
 
@@ -233,7 +241,7 @@ internal static class SimulationEndpoints
     }
 
     private static Results<Created<SimulationResponse>, BadRequest<ErrorResponse>, NotFound<ErrorResponse>, Conflict<ErrorResponse>, NrpErrorResult> CreateFailure(
-        string experimentId, CreateSimulationResult result, bool proxyStorage)
+        string experimentId, string configurationFile, CreateSimulationResult result, bool proxyStorage)
     {
         var cause = result.Message ?? "unknown error";
         var storage = proxyStorage ? "the NRP Storage Proxy" : "the local experiment folder";
@@ -242,6 +250,8 @@ internal static class SimulationEndpoints
             SimulationFault.ExperimentNotFound => TypedResults.NotFound(ErrorResponse.Client($"The experiment '{experimentId}' was not found in {storage}")),
             SimulationFault.Unauthorized => NrpErrorResult.Unauthorized(ErrorResponse.Client($"The credentials were not accepted by {storage}", cause)),
             SimulationFault.Forbidden => NrpErrorResult.Forbidden(ErrorResponse.Client($"Insufficient permissions to access the experiment '{experimentId}' in {storage}", cause)),
+            SimulationFault.ConfigurationNotFound => TypedResults.BadRequest(ErrorResponse.Client(
+                $"The experiment '{experimentId}' has no configuration file '{configurationFile}': every experiment needs one (see the README's 'Write your own experiment')", cause)),
             SimulationFault.StorageUnavailable => NrpErrorResult.BadGateway(new ErrorResponse($"The experiment storage ({storage}) is unavailable", ErrorResponse.ServerErrorType, cause)),
             _ => NrpErrorResult.ServerError(ErrorResponse.StartFailed(cause)),
         };

@@ -58,6 +58,6 @@ internal sealed class NrpErrorMiddleware(RequestDelegate next, ILogger<NrpErrorM
         context.Response.Clear();
         context.Response.Headers.Allow = allow;
         context.Response.StatusCode = statusCode;
-        return context.Response.WriteAsJsonAsync(error, NrpJsonContext.Default.ErrorResponse, "application/json; charset=utf-8");
+        return context.Response.WriteAsJsonAsync(error, NrpJsonContext.Wire.ErrorResponse, "application/json; charset=utf-8");
     }
 }

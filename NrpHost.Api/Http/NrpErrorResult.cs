@@ -34,7 +34,7 @@ internal sealed class NrpErrorResult(int statusCode, ErrorResponse error)
     {
         ArgumentNullException.ThrowIfNull(httpContext);
         httpContext.Response.StatusCode = StatusCode;
-        return httpContext.Response.WriteAsJsonAsync(Value, NrpJsonContext.Default.ErrorResponse, ContentType, httpContext.RequestAborted);
+        return httpContext.Response.WriteAsJsonAsync(Value, NrpJsonContext.Wire.ErrorResponse, ContentType, httpContext.RequestAborted);
     }
 }
 

@@ -39,7 +39,7 @@ internal sealed class OriginPolicy(RequestDelegate next, IOptions<ApiOptions> op
         context.Response.StatusCode = StatusCodes.Status403Forbidden;
         return context.Response.WriteAsJsonAsync(
             ErrorResponse.Client($"{what} from origin '{origin}' are not allowed: it is not listed in NrpHost:Api:CorsOrigins"),
-            NrpJsonContext.Default.ErrorResponse,
+            NrpJsonContext.Wire.ErrorResponse,
             "application/json; charset=utf-8",
             context.RequestAborted);
     }

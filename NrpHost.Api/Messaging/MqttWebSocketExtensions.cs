@@ -52,7 +52,7 @@ internal static class MqttWebSocketExtensions
                 context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
                 await context.Response.WriteAsJsonAsync(
                     new ErrorResponse($"MQTT over WebSocket is not available: {reason}", ErrorResponse.ServerErrorType, reason),
-                    NrpJsonContext.Default.ErrorResponse,
+                    NrpJsonContext.Wire.ErrorResponse,
                     "application/json; charset=utf-8",
                     context.RequestAborted);
                 return;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using NrpHost.Simulation;
 
@@ -8,17 +9,21 @@ namespace NrpHost.Messaging;
 /// <summary>
 /// The JSON the NRP Frontend reads on the <c>status</c> and <c>runtime_error</c> topics. Written by hand with
 /// <see cref="Utf8JsonWriter"/> so field order and types are exactly the reference's and no reflection is needed.
+/// Text is escaped only where JSON requires it (quotes and control characters; <c>'</c>, <c>&lt;</c> and non-ASCII stay
+/// as they are), and times are in seconds rounded to the microsecond, written without an exponent.
 /// </summary>
 public static class MqttPayloads
 {
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary><c>{"realTime","simulationTime","state","simulationTimeLeft"}</c>: seconds, never null.</summary>
     public static byte[] Status(SimulationState state, SimulationClock clock) => Write(writer =>
     {
         writer.WriteStartObject();
-        writer.WriteNumber("realTime", Finite(clock.RealTime));
-        writer.WriteNumber("simulationTime", Finite(clock.SimulationTime));
+        writer.WriteNumber("realTime", Seconds(clock.RealTime));
+        writer.WriteNumber("simulationTime", Seconds(clock.SimulationTime));
         writer.WriteString("state", state.ToWireName());
-        writer.WriteNumber("simulationTimeLeft", Finite(clock.SimulationTimeLeft));
+        writer.WriteNumber("simulationTimeLeft", Seconds(clock.SimulationTimeLeft));
         writer.WriteEndObject();
     });
 
@@ -61,12 +66,16 @@ public static class MqttPayloads
         writer.WriteEndObject();
     });
 
-    private static double Finite(double value) => double.IsFinite(value) ? value : 0.0;
+    /// <summary>Seconds rounded to the microsecond (no <c>53.620000000000005</c>, no <c>2E-07</c>); 0 when not finite.</summary>
+    internal static decimal Seconds(double value) =>
+        double.IsFinite(value) && Math.Abs(value) < 1e15
+            ? Math.Round((decimal)value, 6, MidpointRounding.AwayFromZero) / 1.000000000000000000000000000000000m // drops trailing zeros
+            : 0m;
 
     private static byte[] Write(Action<Utf8JsonWriter> write)
     {
         var buffer = new ArrayBufferWriter<byte>(160);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             write(writer);
         }

@@ -3,7 +3,7 @@ namespace NrpHost.Simulation;
 /// <summary>How a create request ended.</summary>
 public enum CreateSimulationStatus
 {
-    /// <summary>Staged and initialised; the simulation is paused and ready to start.</summary>
+    /// <summary>Staged and initialised: the simulation is paused and ready to start.</summary>
     Ready,
 
     /// <summary>Refused: another simulation is not final yet (the limit is <see cref="SimulationOptions.MaxActiveSimulations"/>).</summary>
@@ -39,6 +39,15 @@ public sealed record CreateSimulationResult
 
     /// <summary>What kind of failure it was, when it failed.</summary>
     public SimulationFault Fault { get; init; }
+
+    /// <summary>
+    /// What the simulation will do that its author may not expect (for example a configuration without
+    /// <c>SimulationTimeout</c>, which ends the run at its first step); empty when there is nothing to say.
+    /// </summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>Whether the simulation was created and is paused, ready to start (<see cref="CreateSimulationStatus.Ready"/>).</summary>
+    public bool IsReady => Status == CreateSimulationStatus.Ready;
 }
 
 /// <summary>What kind of failure ended a simulation's creation, so a caller can choose an answer.</summary>
@@ -64,4 +73,10 @@ public enum SimulationFault
 
     /// <summary>Python is not available on this host.</summary>
     PythonUnavailable,
+
+    /// <summary>
+    /// The experiment has no configuration file of the requested name (<c>simulation_config.json</c> by default); the
+    /// message names it.
+    /// </summary>
+    ConfigurationNotFound,
 }

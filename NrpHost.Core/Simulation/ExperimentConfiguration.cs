@@ -23,6 +23,28 @@ internal sealed record ExperimentConfiguration(double SimulationTimeout, double 
     public string? EngineOfFile(string file) =>
         EnginesByFile.TryGetValue(NormalizeFile(file), out var engine) ? engine : null;
 
+    /// <summary>Whether <c>SimulationTimeout</c> was given in the file (it defaults to 0 otherwise).</summary>
+    public bool HasTimeout { get; init; } = true;
+
+    /// <summary>
+    /// Why this configuration's run will surprise its author, or null: a missing or zero <c>SimulationTimeout</c>
+    /// (or one shorter than a step) allows no step, so the first <c>nrp.run_loop()</c> raises
+    /// <c>NRPSimulationTimeout</c> and the run completes at once, as in the NRP backend.
+    /// </summary>
+    public string? Warning(string file)
+    {
+        if (MaxSteps > 0)
+        {
+            return null;
+        }
+
+        var timeout = HasTimeout
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"SimulationTimeout is {SimulationTimeout} s")
+            : "SimulationTimeout is not set (it defaults to 0)";
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{file}: {timeout}, which allows no step of SimulationTimestep {SimulationTimestep} s. The first nrp.run_loop() raises NRPSimulationTimeout and the simulation completes at once (as in the NRP backend). Set \"SimulationTimeout\" to the simulated seconds the run may take.");
+    }
+
     /// <summary>floor(SimulationTimeout / SimulationTimestep): iterations allowed.</summary>
     public long MaxSteps => (long)Math.Floor((SimulationTimeout / SimulationTimestep) + 1e-9);
 
@@ -79,7 +101,8 @@ internal sealed record ExperimentConfiguration(double SimulationTimeout, double 
             }
         }
 
-        return new ExperimentConfiguration(timeout, timestep, index) { EnginesByFile = enginesByFile, ArchiveFolders = folders };
+        var hasTimeout = root.TryGetProperty(nameof(SimulationTimeout), out var given) && given.ValueKind != JsonValueKind.Null;
+        return new ExperimentConfiguration(timeout, timestep, index) { EnginesByFile = enginesByFile, ArchiveFolders = folders, HasTimeout = hasTimeout };
     }
 
     private static string NormalizeFile(string file)

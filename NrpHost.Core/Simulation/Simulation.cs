@@ -125,10 +125,17 @@ internal sealed class Simulation
             await _workspace.StageAsync(linked.Token).ConfigureAwait(false);
 
             _services.FaultHook?.Invoke(SimulationPhase.Configure);
-            var configuration = LoadConfiguration(configPath, out report);
+            var configuration = LoadConfiguration(configPath, out report, out var missing);
             if (configuration is null)
             {
-                throw new SimulationInitializationException(report!.Message);
+                throw new SimulationInitializationException(
+                    report!.Message, missing ? SimulationFault.ConfigurationNotFound : SimulationFault.Initialization);
+            }
+
+            var warning = configuration.Warning(Request.ExperimentConfiguration);
+            if (warning is not null)
+            {
+                SimulationLog.ConfigurationWarning(_logger, Id, warning);
             }
 
             Volatile.Write(ref _configuration, configuration);
@@ -154,7 +161,12 @@ internal sealed class Simulation
                 if (_machine.Initialized() is { } initialized)
                 {
                     Publish(initialized);
-                    return new CreateSimulationResult { Status = CreateSimulationStatus.Ready, Simulation = Snapshot() };
+                    return new CreateSimulationResult
+                    {
+                        Status = CreateSimulationStatus.Ready,
+                        Simulation = Snapshot(),
+                        Warnings = warning is null ? [] : [warning],
+                    };
                 }
 
                 // A stop arrived meanwhile: it decides the end.
@@ -162,7 +174,7 @@ internal sealed class Simulation
             }
 
             fault = SimulationFault.Initialization;
-            message = report.Message;
+            message = report.Located();
         }
         catch (OperationCanceledException) when (_staging.IsCancellationRequested)
         {
@@ -187,7 +199,7 @@ internal sealed class Simulation
         }
         catch (SimulationInitializationException ex)
         {
-            fault = SimulationFault.Initialization;
+            fault = ex.Fault;
             message = ex.Message;
         }
 #pragma warning disable CA1031 // Any failure of any kind ends the simulation in failed, cleaned up; none may leave it in created.
@@ -214,16 +226,18 @@ internal sealed class Simulation
         Message = "The simulation was stopped while it was being created.",
     };
 
-    private ExperimentConfiguration? LoadConfiguration(string path, out SimulationError? report)
+    private ExperimentConfiguration? LoadConfiguration(string path, out SimulationError? report, out bool missing)
     {
         try
         {
             report = null;
+            missing = false;
             return ExperimentConfiguration.Load(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or FormatException)
         {
-            var reason = ex is FileNotFoundException or DirectoryNotFoundException ? "file not found" : ex.Message;
+            missing = ex is FileNotFoundException or DirectoryNotFoundException;
+            var reason = missing ? "file not found" : ex.Message;
             report = new SimulationError
             {
                 SimulationId = Id,
@@ -737,4 +751,7 @@ internal sealed class Simulation
 }
 
 /// <summary>An initialisation step failed with a message meant for the user.</summary>
-internal sealed class SimulationInitializationException(string message) : Exception(message);
+internal sealed class SimulationInitializationException(string message, SimulationFault fault = SimulationFault.Initialization) : Exception(message)
+{
+    public SimulationFault Fault { get; } = fault;
+}

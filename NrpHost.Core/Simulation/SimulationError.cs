@@ -25,4 +25,23 @@ public sealed record SimulationError
 
     /// <summary>The text of that line, empty when unknown.</summary>
     public string LineText { get; init; } = string.Empty;
+
+    /// <summary>
+    /// <see cref="Message"/> followed by where it happened, <c>(main_script.py, line 3)</c>, so a message read alone
+    /// (the REST answer to a failed create, a log line) names the experiment file and line.
+    /// </summary>
+    internal string Located()
+    {
+        if (string.IsNullOrEmpty(FileName))
+        {
+            return Message;
+        }
+
+        if (LineNumber > 0)
+        {
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Message} ({FileName}, line {LineNumber})");
+        }
+
+        return Message.Contains(FileName, StringComparison.Ordinal) ? Message : $"{Message} ({FileName})";
+    }
 }

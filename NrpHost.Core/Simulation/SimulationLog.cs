@@ -91,4 +91,7 @@ internal static partial class SimulationLog
 
     [LoggerMessage(EventId = 128, Level = LogLevel.Error, Message = "Recovering the simulation directories left by an earlier process failed")]
     public static partial void RecoveryFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 135, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: {Warning}")]
+    public static partial void ConfigurationWarning(ILogger logger, int simulationId, string warning);
 }

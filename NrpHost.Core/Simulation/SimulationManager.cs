@@ -100,10 +100,10 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
         Simulation simulation;
         lock (_lock)
         {
-            var active = _simulations.Values.Count(s => !s.State.IsFinal());
-            if (active >= _services.Options.MaxActiveSimulations)
+            var active = _simulations.Values.Where(s => !s.State.IsFinal()).ToList();
+            if (active.Count >= _services.Options.MaxActiveSimulations)
             {
-                return new CreateSimulationResult { Status = CreateSimulationStatus.Conflict, Message = "Another simulation is already running on the server" };
+                return new CreateSimulationResult { Status = CreateSimulationStatus.Conflict, Message = ConflictMessage(active) };
             }
 
             simulation = Compose(_nextId++, request);
@@ -125,6 +125,26 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The NRP backend's refusal. When completed simulations are what holds the host (NRP backend semantics: a completed
+    /// simulation counts until it is stopped), it names them and says that stopping them frees the host.
+    /// </summary>
+    private static string ConflictMessage(IReadOnlyList<Simulation> active)
+    {
+        const string Refusal = "Another simulation is already running on the server";
+        var completed = active.Where(s => s.State == SimulationState.Completed).ToList();
+        if (completed.Count == 0)
+        {
+            return Refusal;
+        }
+
+        var names = string.Join(", ", completed.Select(s => string.Create(
+            System.Globalization.CultureInfo.InvariantCulture, $"simulation {s.Id} (experiment '{s.Request.ExperimentId}')")));
+        var ids = string.Join(", ", completed.Select(s => s.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var which = completed.Count == 1 ? "it" : "them";
+        return $"{Refusal}: {names} {(completed.Count == 1 ? "has" : "have")} completed but still {(completed.Count == 1 ? "holds" : "hold")} the host until stopped. Stop {which} (simulation {ids}, state 'stopped') to free the host.";
     }
 
     /// <summary>Archives and removes the simulation directories an earlier process left behind; never throws.</summary>

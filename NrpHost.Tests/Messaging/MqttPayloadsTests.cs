@@ -23,6 +23,41 @@ public sealed class MqttPayloadsTests
     }
 
     [Fact]
+    public void Status_TimesAreRoundedToTheMicrosecond_WithoutExponentsOrFloatNoise()
+    {
+        var json = Encoding.UTF8.GetString(MqttPayloads.Status(
+            SimulationState.Started, new SimulationClock { RealTime = 2E-07, SimulationTime = 53.620000000000005, SimulationTimeLeft = 0.0280735 }));
+
+        Assert.Equal("""{"realTime":0,"simulationTime":53.62,"state":"started","simulationTimeLeft":0.028074}""", json);
+    }
+
+    [Theory]
+    [InlineData(1E-06, "0.000001")]
+    [InlineData(0.0000015, "0.000002")]
+    [InlineData(123456789.1234567, "123456789.123457")]
+    [InlineData(1.0, "1")]
+    [InlineData(0.1 + 0.2, "0.3")]
+    public void Seconds_AreWrittenAsPlainDecimals(double seconds, string written)
+    {
+        var json = Encoding.UTF8.GetString(MqttPayloads.Status(SimulationState.Started, new SimulationClock { RealTime = seconds }));
+
+        Assert.StartsWith("{\"realTime\":" + written + ",", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RuntimeError_KeepsQuotesAndNonAsciiReadable_AndStaysValidJson()
+    {
+        const string message = "name 'x' is not defined in \"main\" <é> ✓\n\tnext\u0001 😀";
+        var bytes = MqttPayloads.RuntimeError(new SimulationError { SimulationId = 1, Message = message, ErrorType = "Compile" });
+        var json = Encoding.UTF8.GetString(bytes);
+
+        Assert.Contains("name 'x' is not defined in \\\"main\\\" <é> ✓\\n\\tnext\\u0001", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u0027", json, StringComparison.Ordinal);
+        using var parsed = System.Text.Json.JsonDocument.Parse(bytes);
+        Assert.Equal(message, parsed.RootElement.GetProperty("msg").GetString());
+    }
+
+    [Fact]
     public void RuntimeError_HasTheSimulationIdAsAString()
     {
         var json = Encoding.UTF8.GetString(MqttPayloads.RuntimeError(new SimulationError { SimulationId = 3, Message = "boom", ErrorType = "Runtime", FileName = "main_script.py", LineNumber = 2, Offset = -1, LineText = "x()" }));
