@@ -51,6 +51,45 @@ public sealed class SimulationOutputTests(PythonFixture python)
     }
 
     [Fact]
+    public async Task Output_ATracebackIsOneRecord_ForAnUncaughtError_ALoggedException_AndAThreadThatDies()
+    {
+        await using var host = new CoreHost(python);
+        host.Experiment().WithConfig(timeout: 100_000).WithScript("""
+            import logging, threading
+            def inner():
+                raise KeyError("logged")
+            try:
+                inner()
+            except KeyError:
+                logging.getLogger("exp").exception("caught it")
+            def dies():
+                raise ValueError("in a thread")
+            worker = threading.Thread(target=dies)
+            worker.start()
+            worker.join()
+            def deepest():
+                raise RuntimeError("uncaught")
+            deepest()
+            """).Build();
+        var lines = new ConcurrentQueue<SimulationOutputEventArgs>();
+        host.Manager.Output += (_, e) => lines.Enqueue(e);
+        var simulation = await host.CreatePausedAsync();
+
+        await host.Manager.RequestStateAsync(simulation.Id, SimulationState.Started);
+        await host.WaitForStateAsync(simulation.Id, SimulationState.Completed);
+
+        var tracebacks = lines.Where(l => l.Text.Contains("Traceback (most recent call last)", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, tracebacks.Count);
+        Assert.Contains(tracebacks, l => l.Text.StartsWith("caught it\n", StringComparison.Ordinal) && l.Text.EndsWith("KeyError: 'logged'", StringComparison.Ordinal));
+        Assert.Contains(tracebacks, l => l.Text.Contains("in dies", StringComparison.Ordinal) && l.Text.EndsWith("ValueError: in a thread", StringComparison.Ordinal));
+        Assert.Contains(tracebacks, l => l.Text.Contains("in deepest", StringComparison.Ordinal) && l.Text.EndsWith("RuntimeError: uncaught", StringComparison.Ordinal));
+
+        // no line of a traceback arrives on its own
+        Assert.DoesNotContain(lines, l => l.Text.TrimStart().StartsWith("File \"", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Text is "RuntimeError: uncaught" or "ValueError: in a thread" or "KeyError: 'logged'");
+    }
+
+    [Fact]
     public async Task Output_ASubscriberThatThrows_DoesNotHurtTheSimulationOrOtherSubscribers()
     {
         await using var host = new CoreHost(python);
