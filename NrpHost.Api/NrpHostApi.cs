@@ -28,6 +28,7 @@ public static class NrpHostApi
     {
         var builder = WebApplication.CreateBuilder(args);
         configure?.Invoke(builder);
+        PortInUse.Watch(builder);
 
         // The NRP backend's port unless --urls, ASPNETCORE_URLS or the Urls setting say otherwise.
         if (string.IsNullOrEmpty(builder.Configuration["urls"]))
