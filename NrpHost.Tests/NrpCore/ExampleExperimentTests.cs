@@ -10,32 +10,38 @@ namespace NrpHost.Tests.NrpCore;
 [Collection(PythonCollection.Name)]
 public sealed class ExampleExperimentTests(PythonFixture python)
 {
-    public static TheoryData<string> Examples()
+    /// <summary>
+    /// The examples this repository ships, by name. Tests never run whatever else is in <c>experiments/</c>: a user's own
+    /// folder there (half-written, or failing on purpose) must not break <c>dotnet test</c>.
+    /// </summary>
+    internal static readonly string[] Shipped = ["datatransfer_stream", "status_function_thermostat", "tf_exchange", "vehicle_closed_loop"];
+
+    public static TheoryData<string> Examples() => new(Shipped);
+
+    internal static string RepositoryExperiments() => Repository.Combine("experiments");
+
+    [Fact]
+    public void Examples_AreTheShippedOnesByName_WhateverElseIsInTheExperimentsFolder()
     {
-        var data = new TheoryData<string>();
-        foreach (var dir in Directory.EnumerateDirectories(RepositoryExperiments()).Order(StringComparer.Ordinal))
+        var user = Path.Combine(RepositoryExperiments(), "zz_user_" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(user);
+        try
         {
-            if (File.Exists(Path.Combine(dir, "simulation_config.json")))
-            {
-                data.Add(Path.GetFileName(dir));
-            }
+            // a user's experiment that would fail: no engines, a script that raises
+            File.WriteAllText(Path.Combine(user, "simulation_config.json"), """{"SimulationTimeout": 1, "EngineConfigs": [{"EngineType": "gazebo_grpc"}]}""");
+            File.WriteAllText(Path.Combine(user, "main_script.py"), "raise RuntimeError('work in progress')\n");
+
+            Assert.Equal(Shipped, ((IEnumerable<object[]>)Examples()).Select(row => (string)row[0]));
+        }
+        finally
+        {
+            Directory.Delete(user, recursive: true);
         }
 
-        return data;
-    }
-
-    internal static string RepositoryExperiments()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "experiments");
-            if (Directory.Exists(candidate) && File.Exists(Path.Combine(dir.FullName, "NrpHost.sln")))
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException("the repository's experiments/ folder");
+        // every shipped example is there, as a runnable experiment
+        Assert.All(Shipped, name => Assert.True(
+            File.Exists(Path.Combine(RepositoryExperiments(), name, "simulation_config.json")) && File.Exists(Path.Combine(RepositoryExperiments(), name, "main_script.py")),
+            $"the shipped example '{name}' is missing from experiments/"));
     }
 
     [Theory]
