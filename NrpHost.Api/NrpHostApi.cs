@@ -50,17 +50,16 @@ public static class NrpHostApi
         {
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, NrpJsonContext.Default);
             o.SerializerOptions.Encoder = NrpJsonContext.Encoder;
+
+            // Numbers are numbers on the wire (the OpenAPI schema says "integer", not "integer | string"); bodies are
+            // read by JsonBody, never bound from strings.
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
         });
         builder.Services.AddCors();
         builder.Services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>, CorsSetup>();
         builder.Services.AddHealthChecks().AddCheck<SecurityHealthCheck>("security");
         builder.Services.TryAddSingleton<HealthChangeLog>();
-        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info.Title = "NrpHost: NRP backend REST API";
-            document.Info.Description = "The NRP v4 backend contract, served by NrpHost. Every error body is {\"message\",\"type\",\"data\"}.";
-            return Task.CompletedTask;
-        }));
+        builder.Services.AddOpenApi(OpenApiSetup.Configure);
 
         var app = builder.Build();
         SecurityHealthCheck.WarnAtStartup(app);

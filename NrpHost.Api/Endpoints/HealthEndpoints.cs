@@ -16,6 +16,7 @@ internal static class HealthEndpoints
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet("/health", GetHealthAsync).WithName("GetHealth").WithTags("Health")
+            .WithSummary("Whether the host can run simulations: Python, simulations, storage, MQTT and security checks (503 when unhealthy).")
             .Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
         return app;
     }

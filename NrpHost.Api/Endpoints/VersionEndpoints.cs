@@ -14,7 +14,8 @@ internal static class VersionEndpoints
 
     public static IEndpointRouteBuilder MapVersionEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/version", GetVersion).WithName("GetVersion").WithTags("Version");
+        app.MapGet("/version", GetVersion).WithName("GetVersion").WithTags("Version")
+            .WithSummary("NrpHost's version (as the NRP backend's hbp_nrp_backend and hbp_nrp_simserver) and the id of the host that answered.");
         return app;
     }
 
