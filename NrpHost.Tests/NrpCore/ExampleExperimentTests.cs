@@ -119,6 +119,53 @@ public sealed class ExampleExperimentTests(PythonFixture python)
         Assert.Contains(zip.Entries, e => e.FullName == $"simulation_{sim.Id}.log");
     }
 
+    [Fact]
+    public async Task ReadmeExperiment_AsPrinted_RunsToItsTimeout_AndPrintsWhatTheReadmeSays()
+    {
+        await using var host = new CoreHost(python, fakeClient: false);
+        var readme = File.ReadAllText(Repository.Combine("README.md")).ReplaceLineEndings("\n");
+        var files = ReadmeFiles(readme, "my_experiment");
+        Assert.Equal(["engine.py", "main_script.py", "simulation_config.json", "tf.py"], files.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, text) in files)
+        {
+            Directory.CreateDirectory(Path.Combine(host.StorageRoot, "my_experiment"));
+            File.WriteAllText(Path.Combine(host.StorageRoot, "my_experiment", name), text);
+        }
+
+        var errors = new ConcurrentQueue<SimulationError>();
+        var output = new ConcurrentQueue<string>();
+        host.Manager.RuntimeError += (_, e) => errors.Enqueue(e.Error);
+        host.Manager.Output += (_, e) => output.Enqueue(e.Text);
+
+        var sim = await host.CreatePausedAsync("my_experiment");
+        await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
+        await host.WaitForStateAsync(sim.Id, SimulationState.Completed, TimeSpan.FromSeconds(60));
+
+        Assert.Empty(errors);
+        Assert.Equal(
+            ["step 25: doubled is 48", "step 50: doubled is 98", "step 75: doubled is 148", "step 100: doubled is 198", "my_experiment: SimulationTimeout reached"],
+            output.Where(l => l.StartsWith("step ", StringComparison.Ordinal) || l.StartsWith("my_experiment", StringComparison.Ordinal)));
+        foreach (var said in new[] { "step 25: doubled is 48", "step 100: doubled is 198", "my_experiment: SimulationTimeout reached" })
+        {
+            Assert.Contains("`" + said + "`", readme, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>The code blocks the README marks with <c>&lt;!-- folder/file --&gt;</c>, by file name.</summary>
+    private static Dictionary<string, string> ReadmeFiles(string readme, string folder)
+    {
+        var files = new Dictionary<string, string>(StringComparer.Ordinal);
+        var marker = "<!-- " + folder + "/";
+        for (var at = readme.IndexOf(marker, StringComparison.Ordinal); at >= 0; at = readme.IndexOf(marker, at + 1, StringComparison.Ordinal))
+        {
+            var name = readme[(at + marker.Length)..readme.IndexOf(" -->", at, StringComparison.Ordinal)];
+            var start = readme.IndexOf('\n', readme.IndexOf("```", at, StringComparison.Ordinal)) + 1;
+            files[name] = readme[start..readme.IndexOf("\n```", start, StringComparison.Ordinal)] + "\n";
+        }
+
+        return files;
+    }
+
     /// <summary>Examples that pace themselves to real time run as fast as possible here, for at most 5 s simulated.</summary>
     private static void RunAtFullSpeed(string configPath)
     {
