@@ -58,7 +58,7 @@ public sealed class StartupTests
     public async Task DotnetRun_ListensWhereAspNetCoreUrlsSays()
     {
         using var temp = new TempDirectory("startup");
-        var port = FreePort();
+        var port = Messaging.FreePort.Next();
         var start = DotnetRun(temp);
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
 
@@ -69,7 +69,7 @@ public sealed class StartupTests
     public async Task DotnetRun_ListensWhereUrlsSays()
     {
         using var temp = new TempDirectory("startup");
-        var port = FreePort();
+        var port = Messaging.FreePort.Next();
         var start = DotnetRun(temp);
         start.ArgumentList.Add("--");
         start.ArgumentList.Add("--urls");
@@ -116,7 +116,7 @@ public sealed class StartupTests
         start.RedirectStandardError = true;
         start.UseShellExecute = false;
         start.WorkingDirectory = temp.Path;
-        start.Environment["NrpHost__Mqtt__EmbeddedPort"] = FreePort().ToString(CultureInfo.InvariantCulture);
+        start.Environment["NrpHost__Mqtt__EmbeddedPort"] = Messaging.FreePort.Next().ToString(CultureInfo.InvariantCulture);
         start.Environment["NrpHost__Storage__LocalRoot"] = Directory.CreateDirectory(temp.Combine("experiments")).FullName;
         start.Environment["NrpHost__Simulation__WorkDirectory"] = temp.Combine("work");
         start.Environment.Remove("ASPNETCORE_URLS");
@@ -179,12 +179,5 @@ public sealed class StartupTests
                 await process.WaitForExitAsync();
             }
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
