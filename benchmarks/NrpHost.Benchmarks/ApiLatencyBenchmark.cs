@@ -53,7 +53,7 @@ public class ApiLatencyBenchmark
         File.WriteAllText(Path.Combine(experiment, "simulation_config.json"), """
             {"SimulationTimeout": 1000000, "EngineConfigs": [{"EngineName": "engine", "EngineType": "python_json", "PythonFileName": "engine.py"}]}
             """);
-        var broker = FreePort();
+        var broker = PythonHost.FreePort();
         _app = NrpHostApi.Build([], builder =>
         {
             builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -245,10 +245,4 @@ public class ApiLatencyBenchmark
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -31,6 +31,14 @@ public static class PythonHost
         }
     }
 
+    /// <summary>A TCP port free on loopback right now.</summary>
+    internal static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     /// <summary>A simulation manager over a temporary storage root holding one experiment.</summary>
     public sealed class Host : IAsyncDisposable
     {
