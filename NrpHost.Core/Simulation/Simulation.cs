@@ -168,6 +168,11 @@ internal sealed class Simulation
         {
             return StoppedWhileCreating();
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            fault = SimulationFault.Initialization;
+            message = "Creating the simulation was cancelled by the caller";
+        }
         catch (ExperimentStorageException ex)
         {
             fault = ex.Error switch
