@@ -12,4 +12,5 @@ namespace NrpHost.Api.Contracts;
 [JsonSerializable(typeof(CreateSimulationRequest))]
 [JsonSerializable(typeof(VersionResponse))]
 [JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(ProfileResponse))]
 internal sealed partial class NrpJsonContext : JsonSerializerContext;

@@ -76,4 +76,10 @@ internal static partial class SimulationLog
 
     [LoggerMessage(EventId = 123, Level = LogLevel.Error, Message = "Simulation {SimulationId}: clean-up failed: {Reason}")]
     public static partial void CleanupFailed(ILogger logger, int simulationId, string reason);
+
+    [LoggerMessage(EventId = 140, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: the step-latency time logs stopped being written: {Reason}")]
+    public static partial void TimeLogsFailed(ILogger logger, int simulationId, string reason);
+
+    [LoggerMessage(EventId = 141, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: the step-latency profile could not be finished: {Reason}")]
+    public static partial void ProfileNotFinished(ILogger logger, int simulationId, string reason);
 }

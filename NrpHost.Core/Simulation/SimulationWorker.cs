@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using NrpHost.Profiling;
 using NrpHost.Python;
 using Python.Runtime;
 
@@ -42,7 +44,14 @@ internal sealed record WorkerSetup(
     string ClientFactory,
     string ClientAddress,
     string Overrides,
-    IReadOnlyList<string> PythonPath);
+    IReadOnlyList<string> PythonPath)
+{
+    /// <summary>Whether the steps are profiled (see <see cref="StepProfiler"/>).</summary>
+    public bool Profile { get; init; }
+
+    /// <summary>When the simulation was created (names its time-log folder).</summary>
+    public DateTimeOffset Created { get; init; }
+}
 
 /// <summary>
 /// Owns one simulation's thread and every Python call made for that simulation: session set-up, loading, the
@@ -79,6 +88,11 @@ internal sealed class SimulationWorker : IPauseGate
     private volatile bool _abandoned;
     private bool _pythonViewOpen;
     private Task? _pendingGilCall;
+    private StepProfiler? _profiler;
+    private string? _timeLogs;
+    private long _preparedAt;
+    private TimeSpan _initialization;
+    private TimeSpan _run;
 
     public SimulationWorker(int id, ILogger logger, Action<SimulationPhase>? faultHook = null)
     {
@@ -111,6 +125,12 @@ internal sealed class SimulationWorker : IPauseGate
             }
         }
     }
+
+    /// <summary>The step-latency profile while there is one (a profiled simulation, until it is shut down).</summary>
+    public StepProfile? Profile => Volatile.Read(ref _profiler)?.Snapshot();
+
+    /// <summary>The profile's time-log folder (relative to the simulation directory), kept after the profile ends.</summary>
+    public string? TimeLogsFolder => Volatile.Read(ref _timeLogs);
 
     /// <summary>When the script last left the pause gate (Stopwatch timestamp), 0 if never.</summary>
     public long ResumedAt
@@ -245,6 +265,13 @@ internal sealed class SimulationWorker : IPauseGate
     public void Abandon()
     {
         _abandoned = true;
+        if (Interlocked.Exchange(ref _profiler, null) is { } profiler)
+        {
+            // Its rings stay allocated (the abandoned thread may still write them); the files get what was read.
+            profiler.StopReading();
+            profiler.Finish([("experiment initialization time", _initialization), ("experiment run time", _run)]);
+        }
+
         lock (_controlLock)
         {
             if (_control is { } control)
@@ -335,6 +362,7 @@ internal sealed class SimulationWorker : IPauseGate
         // One GIL hold (and so one Python thread state) for the whole preparation.
         using (Py.GIL())
         {
+            _preparedAt = Stopwatch.GetTimestamp();
             var session = ScriptSession.Create(_id, setup.Directory, setup.MainScript, control, WaitAtGate, setup.MaxSteps, setup.PythonPath);
             _session = session;
             _pythonViewOpen = true;
@@ -342,6 +370,14 @@ internal sealed class SimulationWorker : IPauseGate
             if (report is null && !control.IsStopRequested)
             {
                 report = session.CreateClient(setup.ClientFactory, setup.ClientAddress, setup.ConfigurationFile, setup.Overrides);
+                _initialization = Stopwatch.GetElapsedTime(_preparedAt);
+            }
+
+            if (report is null && setup.Profile)
+            {
+                var profiler = session.AttachProfiler(setup.Directory, setup.Created);
+                Volatile.Write(ref _timeLogs, profiler.TimeLogsFolder);
+                Volatile.Write(ref _profiler, profiler);
             }
 
             return report;
@@ -359,7 +395,10 @@ internal sealed class SimulationWorker : IPauseGate
             }
         }
 
+        var started = Stopwatch.GetTimestamp();
         var (stopped, error) = _session.Run();
+        _run = Stopwatch.GetElapsedTime(started);
+        _profiler?.Poll();
         DrainOutputQuietly();
         return new ScriptOutcome(stopped, error);
     }
@@ -372,6 +411,7 @@ internal sealed class SimulationWorker : IPauseGate
             return null;
         }
 
+        var started = Stopwatch.GetTimestamp();
         try
         {
             // Inside the try: whatever fails, the session is still closed (and the current directory given back).
@@ -384,12 +424,52 @@ internal sealed class SimulationWorker : IPauseGate
             // closing would put back a current directory and sys.path that now belong to someone else.
             if (!_abandoned)
             {
+                FinishProfile(session, Stopwatch.GetElapsedTime(started));
+
                 // Closing releases Python's view of the control block; only then does the thread free it when it ends.
                 session.Dispose();
                 _pythonViewOpen = false;
             }
 
             DrainOutputQuietly();
+        }
+    }
+
+    /// <summary>
+    /// Ends the profile at shutdown: reads the last steps, writes <c>experiment_stats.log</c>, puts the summary table into
+    /// the simulation's log, and frees the rings once Python has let go of them. The profile is gone afterwards.
+    /// </summary>
+    private void FinishProfile(ScriptSession session, TimeSpan shutdown)
+    {
+        var profiler = Interlocked.Exchange(ref _profiler, null);
+        if (profiler is null)
+        {
+            return;
+        }
+
+        try
+        {
+            profiler.StopReading();
+            var table = profiler.Finish(
+            [
+                ("experiment initialization time", _initialization),
+                ("experiment run time", _run),
+                ("experiment shutdown time", shutdown),
+                ("experiment total time", Stopwatch.GetElapsedTime(_preparedAt)),
+            ]);
+            if (profiler.TimeLogsFailure is { } failure)
+            {
+                SimulationLog.TimeLogsFailed(_logger, _id, failure);
+            }
+
+            session.WriteToLog(table);
+            session.DetachProfiler();
+            profiler.Dispose();
+        }
+        catch (PythonException ex)
+        {
+            // Python may still hold the rings: they are left allocated rather than freed under it.
+            SimulationLog.ProfileNotFinished(_logger, _id, ex.Message);
         }
     }
 
