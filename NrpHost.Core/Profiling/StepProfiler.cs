@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 
 namespace NrpHost.Profiling;
@@ -17,6 +18,9 @@ internal sealed class StepProfiler : IDisposable
     public const int HostSlots = 3;
 
     private static readonly TimeSpan ReadEvery = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>How often the time logs' buffers go to disk (they also do whenever one is full).</summary>
+    private static readonly TimeSpan FlushEvery = TimeSpan.FromSeconds(1);
 
     private readonly Lock _lock = new();
     private readonly int _simulationId;
@@ -39,6 +43,7 @@ internal sealed class StepProfiler : IDisposable
     private long _lostCycles;
     private long _lostCalls;
     private long _unreadable;
+    private long _flushedAt = Stopwatch.GetTimestamp();
 
     public StepProfiler(int simulationId, int cycleSlots, IReadOnlyList<string> engines, IReadOnlyList<string> functions)
     {
@@ -75,12 +80,12 @@ internal sealed class StepProfiler : IDisposable
 
     /// <summary>
     /// Creates the time-log folder in <paramref name="directory"/> (stamps are written relative to
-    /// <paramref name="origin"/>, a Python clock value) and starts reading.
+    /// <paramref name="origin"/>, the Python clock in seconds) and starts reading.
     /// </summary>
-    public void Begin(string directory, DateTimeOffset now, long origin)
+    public void Begin(string directory, DateTimeOffset now, double origin)
     {
         TimeLogsFolder = TimeLogs.FolderName(now, _simulationId);
-        _logs = TimeLogs.Create(directory, TimeLogsFolder, origin, CycleRing is not null);
+        _logs = TimeLogs.Create(directory, TimeLogsFolder, (long)Math.Round(origin * 1e9), CycleRing is not null);
         _reader = new Thread(ReadLoop)
         {
             IsBackground = true,
@@ -100,8 +105,9 @@ internal sealed class StepProfiler : IDisposable
             var metrics = ProfileMetrics.StepDuration.Enabled;
             for (var i = 0; i < record.Length; i += HostSlots)
             {
-                Measure(_host, record[i + 1] - record[i], 7, metrics);
-                Measure(_runLoop, record[i + 2] - record[i + 1], 6, metrics);
+                var called = Nanoseconds(record[i + 1]);
+                Measure(_host, called - Nanoseconds(record[i]), 7, metrics);
+                Measure(_runLoop, Nanoseconds(record[i + 2]) - called, 6, metrics);
             }
 
             if (CycleRing is { } cycles)
@@ -113,7 +119,11 @@ internal sealed class StepProfiler : IDisposable
                     Cycle(_buffer.AsSpan(i * cycles.Slots, cycles.Slots), metrics);
                 }
 
-                _logs?.Flush();
+                if (Stopwatch.GetElapsedTime(_flushedAt) > FlushEvery)
+                {
+                    _logs?.Flush();
+                    _flushedAt = Stopwatch.GetTimestamp();
+                }
             }
         }
     }
@@ -195,12 +205,27 @@ internal sealed class StepProfiler : IDisposable
         }
     }
 
-    /// <summary>One FTI-cycle record: <c>[plan id, start, after get, after each function…, after send, after each engine…]</c>, or a plan layout.</summary>
-    private void Cycle(ReadOnlySpan<long> record, bool metrics)
+    /// <summary>
+    /// One FTI-cycle record: <c>[plan id, start, after get, after each function…, after send, after each engine…]</c>,
+    /// or a plan layout <c>[-1 - plan id, functions, engines, function indices…, engine indices…]</c>; every value a double
+    /// (stamps in seconds of the Python clock).
+    /// </summary>
+    private void Cycle(ReadOnlySpan<long> raw, bool metrics)
     {
+        Span<long> record = raw.Length <= 256 ? stackalloc long[raw.Length] : new long[raw.Length];
+        for (var i = 0; i < raw.Length; i++)
+        {
+            record[i] = i == 0 ? (long)BitConverter.Int64BitsToDouble(raw[0]) : Nanoseconds(raw[i]);
+        }
+
         var plan = record[0];
         if (plan < 0)
         {
+            for (var i = 1; i < raw.Length; i++)
+            {
+                record[i] = (long)BitConverter.Int64BitsToDouble(raw[i]);
+            }
+
             var functions = (int)record[1];
             var engines = (int)record[2];
             if (functions >= 0 && engines >= 0 && 3 + functions + engines <= record.Length
@@ -248,6 +273,9 @@ internal sealed class StepProfiler : IDisposable
         Measure(_phases[5], afterRestart - afterSend, 5, metrics);
         _logs?.WriteCycle(start, start, afterGet, afterFunctions, afterSend, afterRestart);
     }
+
+    /// <summary>A stamp of the Python clock (seconds, as a double's bits) in nanoseconds.</summary>
+    internal static long Nanoseconds(long bits) => (long)Math.Round(BitConverter.Int64BitsToDouble(bits) * 1e9);
 
     private void Measure(LatencyHistogram histogram, long nanoseconds, int phase, bool metrics) =>
         Measure(histogram, nanoseconds, _phaseTags[phase], metrics);

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 
@@ -19,7 +20,10 @@ internal sealed class TimeLogs : IDisposable
         "after_restart_engines", "step_duration",
     ];
 
-    private readonly StreamWriter?[] _writers = new StreamWriter?[CycleFiles.Length];
+    private const int BufferBytes = 16384;
+    private readonly FileStream?[] _files = new FileStream?[CycleFiles.Length];
+    private readonly byte[][] _buffers = [.. CycleFiles.Select(_ => new byte[BufferBytes])];
+    private readonly int[] _used = new int[CycleFiles.Length];
     private readonly long _origin;
     private string? _failure;
 
@@ -50,7 +54,7 @@ internal sealed class TimeLogs : IDisposable
             {
                 for (var i = 0; i < CycleFiles.Length; i++)
                 {
-                    logs._writers[i] = Open(Path.Combine(logs.Folder, CycleFiles[i] + ".log"));
+                    logs._files[i] = Open(Path.Combine(logs.Folder, CycleFiles[i] + ".log"));
                 }
             }
         }
@@ -65,7 +69,7 @@ internal sealed class TimeLogs : IDisposable
     /// <summary>Appends one cycle: its stamps (clock nanoseconds) at the points of nrp-core's time profiler.</summary>
     public void WriteCycle(long start, long afterWait, long afterGet, long afterFunctions, long afterSend, long afterRestart)
     {
-        if (_failure is not null || _writers[0] is null)
+        if (_failure is not null || _files[0] is null)
         {
             return;
         }
@@ -96,9 +100,10 @@ internal sealed class TimeLogs : IDisposable
 
         try
         {
-            foreach (var writer in _writers)
+            for (var i = 0; i < _files.Length; i++)
             {
-                writer?.Flush();
+                WriteOut(i);
+                _files[i]?.Flush();
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -115,14 +120,14 @@ internal sealed class TimeLogs : IDisposable
         {
             try
             {
-                using var writer = Open(Path.Combine(Folder, "experiment_stats.log"));
+                using var file = Open(Path.Combine(Folder, "experiment_stats.log"));
+                var text = new StringBuilder();
                 foreach (var (label, duration) in stats)
                 {
-                    writer.Write(label);
-                    writer.Write(' ');
-                    writer.Write(((long)(duration.TotalMilliseconds * 1000)).ToString(CultureInfo.InvariantCulture));
-                    writer.Write('\n');
+                    text.Append(CultureInfo.InvariantCulture, $"{label} {(long)(duration.TotalMilliseconds * 1000)}\n");
                 }
+
+                file.Write(Encoding.UTF8.GetBytes(text.ToString()));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -135,18 +140,23 @@ internal sealed class TimeLogs : IDisposable
 
     public void Dispose()
     {
-        for (var i = 0; i < _writers.Length; i++)
+        for (var i = 0; i < _files.Length; i++)
         {
             try
             {
-                _writers[i]?.Dispose();
+                if (_failure is null)
+                {
+                    WriteOut(i);
+                }
+
+                _files[i]?.Dispose();
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 _failure ??= ex.Message;
             }
 
-            _writers[i] = null;
+            _files[i] = null;
         }
     }
 
@@ -154,11 +164,25 @@ internal sealed class TimeLogs : IDisposable
 
     private void Line(int file, long value)
     {
-        var writer = _writers[file]!;
-        Span<char> text = stackalloc char[24];
-        value.TryFormat(text, out var length, provider: CultureInfo.InvariantCulture);
-        text[length] = '\n';
-        writer.Write(text[..(length + 1)]);
+        if (_used[file] > BufferBytes - 24)
+        {
+            WriteOut(file);
+        }
+
+        var buffer = _buffers[file].AsSpan(_used[file]);
+        Utf8Formatter.TryFormat(value, buffer, out var length);
+        buffer[length] = (byte)'\n';
+        _used[file] += length + 1;
+    }
+
+    private void WriteOut(int file)
+    {
+        if (_used[file] > 0 && _files[file] is { } stream)
+        {
+            stream.Write(_buffers[file], 0, _used[file]);
+        }
+
+        _used[file] = 0;
     }
 
     private void Fail(Exception ex)
@@ -167,6 +191,5 @@ internal sealed class TimeLogs : IDisposable
         Dispose();
     }
 
-    private static StreamWriter Open(string path) =>
-        new(new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 4096), new UTF8Encoding(false), 16384) { NewLine = "\n" };
+    private static FileStream Open(string path) => new(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1);
 }

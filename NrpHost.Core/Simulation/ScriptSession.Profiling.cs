@@ -26,7 +26,7 @@ internal sealed partial class ScriptSession
                 using var cycles = new PyInt((long)(profiler.CycleRing?.Address ?? 0));
                 using var records = new PyInt(StepProfiler.RingRecords);
                 using var origin = profiling.InvokeMethod("attach", _session, host, cycles, records);
-                profiler.Begin(directory, now, origin.As<long>());
+                profiler.Begin(directory, now, origin.As<double>());
                 return profiler;
             }
             catch

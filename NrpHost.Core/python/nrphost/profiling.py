@@ -8,15 +8,17 @@ two rings of native memory of the sizes it says, and calls :func:`attach` with t
 * with the embedded runtime, its FTI loop writes one record per datapack cycle into the cycle ring
   (``nrp_core._embedded.profiling``).
 
-A ring is ``1 + records * slots`` int64 values: slot 0 holds how many records were written so far (set after each
-record), then the records, record ``n`` at ``n % records``. Values are ``time.perf_counter_ns`` stamps. Python does
+A ring is ``1 + records * slots`` 8-byte slots: slot 0 (int64) holds how many records were written so far (set after
+each record), then the records (doubles), record ``n`` at ``n % records``. Stamps are ``time.perf_counter()`` seconds
+(a float and a ctypes double store cost less than an int and an int64 store; at a year of uptime a double still
+resolves 10 ns), indices and counts are exact small integers. Python does
 nothing else per step: no call into .NET, no formatting, no statistics. The host reads the rings without the GIL
 (it checks the count before and after reading, so a record overwritten meanwhile is counted as lost, never misread)
 and does the rest: statistics, nrp-core's time-log files, metrics.
 """
 
 import ctypes
-from time import perf_counter_ns
+from time import perf_counter
 
 __all__ = ["HOST_SLOTS", "Recorder", "attach", "describe"]
 
@@ -25,15 +27,15 @@ HOST_SLOTS = 3
 
 
 class Recorder:
-    """A ring as Python writes it: ``records`` (one ctypes int64 array per record, a power of two of them; a ctypes
-    store is the cheapest way to put a Python int into native memory) and ``head`` (``head[0]`` = records written)."""
+    """A ring as Python writes it: ``records`` (one ctypes double array per record, a power of two of them; a ctypes
+    store is the cheapest way to put a Python number into native memory) and ``head`` (``head[0]`` = records written)."""
 
     __slots__ = ("records", "head")
 
     def __init__(self, address, records, slots):
         if records <= 0 or records & (records - 1):
             raise ValueError("the number of records must be a power of two")
-        record = ctypes.c_int64 * slots
+        record = ctypes.c_double * slots
         self.head = (ctypes.c_int64 * 1).from_address(address)
         self.records = [record.from_address(address + 8 * (1 + i * slots)) for i in range(records)]
 
@@ -57,14 +59,14 @@ def describe(session):
 
 def attach(session, host_address, cycle_address, records):
     """Profile ``session`` from its next ``run()`` on, into the rings at the two addresses (``records`` each; the cycle
-    ring only when :func:`describe` gave it slots). Returns the clock's value now, the origin of the time logs."""
+    ring only when :func:`describe` gave it slots). Returns the clock's value now (seconds), the origin of the time logs."""
     session.profile = Recorder(host_address, records, HOST_SLOTS)
     probe = getattr(session, "cycle_probe", None)
     if probe is not None:
         cycles = Recorder(cycle_address, records, probe.max_record)
         session.cycle_recorder = cycles
         probe.start(cycles.records, cycles.head)
-    return perf_counter_ns()
+    return perf_counter()
 
 
 def detach(session):

@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 import threading
-from time import perf_counter_ns
+from time import perf_counter, perf_counter_ns
 import traceback
 
 from nrphost import _output
@@ -97,7 +97,7 @@ class Nrp:
             self.run_loop = run_loop
             return
 
-        clock = perf_counter_ns
+        clock = perf_counter
         records = recorder.records
         head = recorder.head
         mask = len(records) - 1

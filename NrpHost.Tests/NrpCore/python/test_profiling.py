@@ -23,7 +23,7 @@ class Ring:
         self.slots = slots
         self.memory = (ctypes.c_int64 * (1 + records * slots))()
         address = ctypes.addressof(self.memory)
-        record = ctypes.c_int64 * slots
+        record = ctypes.c_double * slots
         self.records = [record.from_address(address + 8 * (1 + i * slots)) for i in range(records)]
         self.head = (ctypes.c_int64 * 1).from_address(address)
 
@@ -35,11 +35,12 @@ class Ring:
         for n in range(written):
             values = list(self.records[n])
             if values[0] < 0:
+                values = [int(v) for v in values]
                 functions, engines = values[1], values[2]
                 layouts[-1 - values[0]] = (values[3:3 + functions], values[3 + functions:3 + functions + engines])
             else:
-                functions, engines = layouts[values[0]]
-                cycles.append((values[0], values[1:4 + len(functions) + len(engines)]))
+                functions, engines = layouts[int(values[0])]
+                cycles.append((int(values[0]), values[1:4 + len(functions) + len(engines)]))
         return layouts, cycles
 
 

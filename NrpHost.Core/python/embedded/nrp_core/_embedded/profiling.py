@@ -5,8 +5,8 @@
 (``_plan_for``) that numbers new plans; nothing else changes, and a loop that is not profiled keeps the plain class
 methods, so profiling costs nothing when it is off.
 
-The timed cycle reads ``time.perf_counter_ns`` at the points of nrp-core's time profiler and after every function
-and every engine step, and writes them as int64 into a ring of fixed-size records in memory the host owns and reads
+The timed cycle reads ``time.perf_counter`` at the points of nrp-core's time profiler and after every function
+and every engine step, and writes them into a ring of fixed-size records of doubles in memory the host owns and reads
 without the GIL (see ``nrphost.profiling``). Per cycle::
 
     [plan id, step start, after get datapacks, after each function..., after send datapacks, after each engine...]
@@ -22,7 +22,7 @@ DEVIATIONS.md), so nrp-core's "wait for engines" is empty and an engine's ``runL
 The timed cycle is :meth:`FTILoop._run_batch` with the stamps added; the two must be changed together.
 """
 
-from time import perf_counter_ns
+from time import perf_counter
 
 from .datapacks import JsonDataPack, to_json
 from .datatransfer import DataPackRefused
@@ -59,7 +59,7 @@ class CycleProbe:
         return functions, engines
 
     def start(self, records, head):
-        """Stamp every cycle from now on into ``records`` (a list of int64 arrays of ``max_record`` values each,
+        """Stamp every cycle from now on into ``records`` (a list of double arrays of ``max_record`` values each,
         its length a power of two); ``head[0]`` is set to the number of records written after each one."""
         loop = self._loop
         mask = len(records) - 1
@@ -94,7 +94,7 @@ class CycleProbe:
                 number(plan)
             return plan
 
-        clock = perf_counter_ns
+        clock = perf_counter
         engine_pool = loop.engine_pool
         pre_pool = loop.pre_pool
         touched = loop._touched
