@@ -220,6 +220,24 @@ public sealed class StepProfilingTests(PythonFixture python)
         Assert.True(operation.GetProperty("responses").TryGetProperty("404", out _));
     }
 
+    [Fact]
+    public async Task Profile_FollowsTheViewRulesOfTheSimulation_401WithoutAToken_403ForAnUnsharedUser()
+    {
+        var directory = new TestUserDirectory().WithUser("alice-token", "alice", "exp").WithUser("eve-token", "eve");
+        await using var api = await ApiHost.StartAsync(python, null,
+            s => Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<global::NrpHost.Storage.IUserDirectory>(s, directory));
+        api.LongExperiment().Build();
+        var response = await api.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"exp","profile":true}""", "alice-token");
+        Assert.Equal(201, response.Code);
+
+        Assert.Equal(401, (await api.GetAsync("/simulation/0/profile")).Code);
+        (await api.GetAsync("/simulation/0/profile", token: "eve-token")).AssertNrpError(403, type: "Client error");
+        var allowed = await api.GetAsync("/simulation/0/profile", token: "alice-token");
+        Assert.Equal(200, allowed.Code);
+        Assert.Equal(0, allowed.Json.GetProperty("simulationID").GetInt32());
+        Assert.Equal("us", allowed.Json.GetProperty("unit").GetString());
+    }
+
     private async Task<ApiHost> StartEmbeddedApiAsync()
     {
         var api = await ApiHost.StartAsync(python, s =>
