@@ -398,7 +398,9 @@ internal sealed class SimulationWorker : IPauseGate
         var started = Stopwatch.GetTimestamp();
         var (stopped, error) = _session.Run();
         _run = Stopwatch.GetElapsedTime(started);
-        _profiler?.Poll();
+
+        // No more steps: the profile is complete for GET …/profile while the simulation is completed.
+        _profiler?.StopReading();
         DrainOutputQuietly();
         return new ScriptOutcome(stopped, error);
     }

@@ -38,18 +38,12 @@ public class StepProfilingBenchmark
     [GlobalSetup]
     public void Setup()
     {
-        var runtime = PythonHost.Runtime;
+        _ = PythonHost.Runtime;
         _directory = Path.Combine(Path.GetTempPath(), "nrphost-profiling-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(_directory);
         using (Py.GIL())
         {
-            using var sys = Py.Import("sys");
-            using var path = sys.GetAttr("path");
-            foreach (var entry in new[] { Path.Combine(runtime.PackagesPath, "embedded"), Path.Combine(AppContext.BaseDirectory, "python") })
-            {
-                using var item = new PyString(entry);
-                path.InvokeMethod("insert", new PyInt(0), item).Dispose();
-            }
+            PythonHost.AddBenchmarkPaths();
 
             _scope = Py.CreateScope();
             _scope.Set("directory", _directory);
