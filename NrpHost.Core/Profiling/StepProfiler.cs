@@ -14,6 +14,9 @@ internal sealed class StepProfiler : IDisposable
     /// <summary>Records per ring: what may pile up between two reads (5 ms), over 1.6 million steps a second.</summary>
     public const int RingRecords = 8192;
 
+    /// <summary>The most memory one ring takes; a cycle ring for an experiment with very many functions gets fewer records.</summary>
+    private const long MaxRingBytes = 32L * 1024 * 1024;
+
     /// <summary>Values per <c>nrp.run_loop</c> record: entry, client call, client return.</summary>
     public const int HostSlots = 3;
 
@@ -56,7 +59,7 @@ internal sealed class StepProfiler : IDisposable
         _engineTags = [.. _engines.Select(e => new[] { new KeyValuePair<string, object?>("phase", StepPhases.Engine), new KeyValuePair<string, object?>("engine", e) })];
         _functionTags = [.. _functions.Select(f => new[] { new KeyValuePair<string, object?>("phase", StepPhases.Function), new KeyValuePair<string, object?>("function", f) })];
         HostRing = new StepRing(RingRecords, HostSlots);
-        CycleRing = cycleSlots > 0 ? new StepRing(RingRecords, cycleSlots) : null;
+        CycleRing = cycleSlots > 0 ? new StepRing(RecordsFor(cycleSlots), cycleSlots) : null;
     }
 
     /// <summary>The order of <see cref="_phases"/> and of <see cref="TimeLogs.WriteCycle"/>'s durations.</summary>
@@ -84,8 +87,8 @@ internal sealed class StepProfiler : IDisposable
     /// </summary>
     public void Begin(string directory, DateTimeOffset now, double origin)
     {
-        TimeLogsFolder = TimeLogs.FolderName(now, _simulationId);
-        _logs = TimeLogs.Create(directory, TimeLogsFolder, (long)Math.Round(origin * 1e9), CycleRing is not null);
+        _logs = TimeLogs.Create(directory, TimeLogs.FolderName(now, _simulationId), (long)Math.Round(origin * 1e9), CycleRing is not null);
+        TimeLogsFolder = _logs.Name;
         _reader = new Thread(ReadLoop)
         {
             IsBackground = true,
@@ -195,6 +198,18 @@ internal sealed class StepProfiler : IDisposable
             HostRing.Dispose();
             CycleRing?.Dispose();
         }
+    }
+
+    /// <summary><see cref="RingRecords"/>, or the largest power of two (at least 16) that keeps a ring of <paramref name="slots"/> under <see cref="MaxRingBytes"/>.</summary>
+    internal static int RecordsFor(int slots)
+    {
+        var records = RingRecords;
+        while (records > 16 && (long)records * slots * sizeof(long) > MaxRingBytes)
+        {
+            records /= 2;
+        }
+
+        return records;
     }
 
     private void ReadLoop()

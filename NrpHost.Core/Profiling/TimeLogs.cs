@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
+using NrpHost.Storage;
 
 namespace NrpHost.Profiling;
 
@@ -36,6 +37,9 @@ internal sealed class TimeLogs : IDisposable
     /// <summary>The folder (absolute).</summary>
     public string Folder { get; }
 
+    /// <summary>The folder's name in the simulation directory.</summary>
+    public string Name { get; private init; } = string.Empty;
+
     /// <summary>Why the files stopped, or null while they are written.</summary>
     public string? Failure => _failure;
 
@@ -43,13 +47,28 @@ internal sealed class TimeLogs : IDisposable
     public static string FolderName(DateTimeOffset now, int simulationId) =>
         "time_logs" + now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + string.Create(CultureInfo.InvariantCulture, $"-{simulationId}");
 
-    /// <summary>Creates the folder under <paramref name="directory"/>; its per-cycle files are made only when <paramref name="cycles"/>.</summary>
+    /// <summary>
+    /// Creates the folder under <paramref name="directory"/>, under <paramref name="name"/> or, when something of that
+    /// name is there already (the experiment's own files, a link), <c>name-2</c>, <c>name-3</c>…; its per-cycle files are
+    /// made only when <paramref name="cycles"/>. <see cref="Name"/> says which.
+    /// </summary>
     public static TimeLogs Create(string directory, string name, long origin, bool cycles)
     {
-        var logs = new TimeLogs(Path.Combine(directory, name), origin);
+        var chosen = name;
+        for (var suffix = 2; SafeFile.KindOf(Path.Combine(directory, chosen)) != EntryKind.Missing && suffix < 1000; suffix++)
+        {
+            chosen = string.Create(CultureInfo.InvariantCulture, $"{name}-{suffix}");
+        }
+
+        var logs = new TimeLogs(Path.Combine(directory, chosen), origin) { Name = chosen };
         try
         {
             Directory.CreateDirectory(logs.Folder);
+            if (SafeFile.KindOf(logs.Folder) != EntryKind.Directory)
+            {
+                throw new IOException($"{logs.Folder} is not a plain folder");
+            }
+
             if (cycles)
             {
                 for (var i = 0; i < CycleFiles.Length; i++)

@@ -24,8 +24,9 @@ internal sealed partial class ScriptSession
             {
                 using var host = new PyInt((long)profiler.HostRing.Address);
                 using var cycles = new PyInt((long)(profiler.CycleRing?.Address ?? 0));
-                using var records = new PyInt(StepProfiler.RingRecords);
-                using var origin = profiling.InvokeMethod("attach", _session, host, cycles, records);
+                using var hostRecords = new PyInt(profiler.HostRing.Records);
+                using var cycleRecords = new PyInt(profiler.CycleRing?.Records ?? 0);
+                using var origin = profiling.InvokeMethod("attach", _session, host, hostRecords, cycles, cycleRecords);
                 profiler.Begin(directory, now, origin.As<double>());
                 return profiler;
             }

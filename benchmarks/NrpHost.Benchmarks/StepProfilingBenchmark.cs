@@ -139,7 +139,8 @@ public class StepProfilingBenchmark
             var profiler = new StepProfiler(_profilers.Count, description[0].As<int>(), engines, functions);
             _profilers.Add(profiler);
             using var origin = profiling.InvokeMethod("attach", session,
-                new PyInt((long)profiler.HostRing.Address), new PyInt((long)(profiler.CycleRing?.Address ?? 0)), new PyInt(StepProfiler.RingRecords));
+                new PyInt((long)profiler.HostRing.Address), new PyInt(profiler.HostRing.Records),
+                new PyInt((long)(profiler.CycleRing?.Address ?? 0)), new PyInt(profiler.CycleRing?.Records ?? 0));
             profiler.Begin(_directory!, DateTimeOffset.Now, origin.As<double>());
         }
 

@@ -57,13 +57,14 @@ def describe(session):
     return probe.max_record, list(probe.engines), list(probe.functions)
 
 
-def attach(session, host_address, cycle_address, records):
-    """Profile ``session`` from its next ``run()`` on, into the rings at the two addresses (``records`` each; the cycle
-    ring only when :func:`describe` gave it slots). Returns the clock's value now (seconds), the origin of the time logs."""
-    session.profile = Recorder(host_address, records, HOST_SLOTS)
+def attach(session, host_address, host_records, cycle_address, cycle_records):
+    """Profile ``session`` from its next ``run()`` on, into the rings at the two addresses, of so many records each (the
+    cycle ring only when :func:`describe` gave it slots). Returns the clock's value now (seconds), the origin of the
+    time logs."""
+    session.profile = Recorder(host_address, host_records, HOST_SLOTS)
     probe = getattr(session, "cycle_probe", None)
     if probe is not None:
-        cycles = Recorder(cycle_address, records, probe.max_record)
+        cycles = Recorder(cycle_address, cycle_records, probe.max_record)
         session.cycle_recorder = cycles
         probe.start(cycles.records, cycles.head)
     return perf_counter()
