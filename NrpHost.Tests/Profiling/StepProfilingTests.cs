@@ -191,6 +191,26 @@ public sealed class StepProfilingTests(PythonFixture python)
         Assert.Null(host.Manager.FindProfile(sim.Id));
     }
 
+    [Fact]
+    public async Task TimeSpentPaused_IsNotCountedAsTheHostsPart()
+    {
+        await using var host = new CoreHost(python);
+        host.Experiment().WithConfig(timeout: 100_000).WithFakeClient("step_seconds", 0.001).Build();
+        var sim = (await host.Manager.CreateAsync(new SimulationRequest("exp") { Profile = true })).Simulation!;
+        await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
+        var before = (await host.WaitForAsync(sim.Id, s => s.Clock.Iterations > 5)).Clock.Iterations;
+        await host.Manager.RequestStateAsync(sim.Id, SimulationState.Paused);
+        await Task.Delay(TimeSpan.FromMilliseconds(600)); // the pause being measured
+        await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
+        await host.WaitForAsync(sim.Id, s => s.Clock.Iterations > before + 10);
+        await host.Manager.RequestStateAsync(sim.Id, SimulationState.Paused);
+
+        var profile = host.Manager.FindProfile(sim.Id)!;
+        Assert.True(profile.RunLoopCalls > before + 10);
+        Assert.True(profile.Phases[StepPhases.Host].Max < 300_000, $"the host's part includes the pause: max {profile.Phases[StepPhases.Host].Max} µs");
+        Assert.True(profile.Phases[StepPhases.RunLoop].Max < 300_000, $"the client's part includes the pause: max {profile.Phases[StepPhases.RunLoop].Max} µs");
+    }
+
     [Theory]
     [InlineData("\"yes\"")]
     [InlineData("1")]
