@@ -14,4 +14,5 @@ namespace NrpHost.Api.Contracts;
 [JsonSerializable(typeof(HealthResponse))]
 [JsonSerializable(typeof(ExperimentResponse[]))]
 [JsonSerializable(typeof(DashboardSettings))]
+[JsonSerializable(typeof(ProfileResponse))]
 internal sealed partial class NrpJsonContext : JsonSerializerContext;

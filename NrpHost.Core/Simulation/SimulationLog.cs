@@ -91,4 +91,10 @@ internal static partial class SimulationLog
 
     [LoggerMessage(EventId = 128, Level = LogLevel.Error, Message = "Recovering the simulation directories left by an earlier process failed")]
     public static partial void RecoveryFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 140, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: the step-latency time logs stopped being written: {Reason}")]
+    public static partial void TimeLogsFailed(ILogger logger, int simulationId, string reason);
+
+    [LoggerMessage(EventId = 141, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: the step-latency profile could not be finished: {Reason}")]
+    public static partial void ProfileNotFinished(ILogger logger, int simulationId, string reason);
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using NrpHost.DependencyInjection;
 using NrpHost.Python;
 using NrpHost.Simulation;
+using Python.Runtime;
 
 namespace NrpHost.Benchmarks;
 
@@ -37,6 +38,22 @@ public static class PythonHost
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>
+    /// Puts the embedded nrp-core runtime and the benchmarks' own Python files (<c>bench_fti.py</c>) first on
+    /// <c>sys.path</c>. The caller holds the GIL.
+    /// </summary>
+    internal static void AddBenchmarkPaths()
+    {
+        using var sys = Py.Import("sys");
+        using var path = sys.GetAttr("path");
+        foreach (var entry in new[] { Path.Combine(Runtime.PackagesPath, "embedded"), Path.Combine(AppContext.BaseDirectory, "python") })
+        {
+            using var item = new PyString(entry);
+            using var zero = new PyInt(0);
+            path.InvokeMethod("insert", zero, item).Dispose();
+        }
     }
 
     /// <summary>A simulation manager over a temporary storage root holding one experiment.</summary>
