@@ -36,24 +36,9 @@ public class PrintSpamBenchmark
     {
         _ = PythonHost.Runtime;
         _root = Path.Combine(Path.GetTempPath(), "nrphost-spambench-" + Guid.NewGuid().ToString("N")[..8]);
-        var experiment = Path.Combine(_root, "experiments", "bench");
-        Directory.CreateDirectory(experiment);
-        File.WriteAllText(Path.Combine(experiment, "main_script.py"), PrintSpam
+        PythonHost.WriteExperiment(_root, PrintSpam
             ? "i = 0\nwhile True:\n    for _ in range(1000):\n        i += 1\n        print('spam line', i, 'x' * 60)\n    nrp.run_loop()\n"
-            : "import time\nwhile True:\n    time.sleep(0.001)\n    nrp.run_loop()\n");
-        File.WriteAllText(Path.Combine(experiment, "engine.py"), """
-            from nrp_core.engines.python_json import EngineScript
-
-            class Script(EngineScript):
-                def initialize(self):
-                    pass
-
-                def runLoop(self, timestep_ns):
-                    pass
-            """);
-        File.WriteAllText(Path.Combine(experiment, "simulation_config.json"), """
-            {"SimulationTimeout": 100000000, "EngineConfigs": [{"EngineName": "engine", "EngineType": "python_json", "PythonFileName": "engine.py"}]}
-            """);
+            : "import time\nwhile True:\n    time.sleep(0.001)\n    nrp.run_loop()\n", timeout: 100000000);
         _app = NrpHostApi.Build([], builder =>
         {
             builder.WebHost.UseUrls("http://127.0.0.1:0");
