@@ -14,13 +14,15 @@ namespace NrpHost.Api.Contracts;
 /// <param name="CtxId">The collab context id, forwarded to storage access checks; default null.</param>
 /// <param name="State">Ignored (the frontend sends <c>created</c>).</param>
 /// <param name="Private">Ignored (simulations are always private).</param>
+/// <param name="Profile">Profile the step latency (<c>GET /simulation/{id}/profile</c>, time logs in the log archive); default false.</param>
 public sealed record CreateSimulationRequest(
     [property: JsonPropertyName("experimentID")] string ExperimentId,
     [property: JsonPropertyName("experimentConfiguration")] string? ExperimentConfiguration = null,
     [property: JsonPropertyName("mainScript")] string? MainScript = null,
     [property: JsonPropertyName("ctxId")] string? CtxId = null,
     [property: JsonPropertyName("state")] string? State = null,
-    [property: JsonPropertyName("private")] bool? Private = null)
+    [property: JsonPropertyName("private")] bool? Private = null,
+    [property: JsonPropertyName("profile")] bool? Profile = null)
 {
     internal const string DefaultExperimentConfiguration = "simulation_config.json";
     internal const string DefaultMainScript = "main_script.py";
@@ -42,7 +44,8 @@ public sealed record CreateSimulationRequest(
         if (!TryString(experimentId, "experimentID", out var id, out error)
             || !TryOptionalString(body, "experimentConfiguration", out var configuration, out error)
             || !TryOptionalString(body, "mainScript", out var script, out error)
-            || !TryOptionalString(body, "ctxId", out var contextId, out error))
+            || !TryOptionalString(body, "ctxId", out var contextId, out error)
+            || !TryOptionalBoolean(body, "profile", out var profile, out error))
         {
             return false;
         }
@@ -54,8 +57,28 @@ public sealed record CreateSimulationRequest(
             return false;
         }
 
-        request = new CreateSimulationRequest(id!, configuration ?? DefaultExperimentConfiguration, script ?? DefaultMainScript, contextId);
+        request = new CreateSimulationRequest(id!, configuration ?? DefaultExperimentConfiguration, script ?? DefaultMainScript, contextId, Profile: profile);
         return true;
+    }
+
+    private static bool TryOptionalBoolean(JsonElement body, string name, out bool? value, out ErrorResponse? error)
+    {
+        value = null;
+        error = null;
+        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        if (element.ValueKind is JsonValueKind.True or JsonValueKind.False)
+        {
+            value = element.GetBoolean();
+            return true;
+        }
+
+        error = ErrorResponse.Client(string.Create(CultureInfo.InvariantCulture,
+            $"Invalid {name}: expected true or false, got {element.ValueKind.ToString().ToLowerInvariant()}."));
+        return false;
     }
 
     private static bool TryOptionalString(JsonElement body, string name, out string? value, out ErrorResponse? error)

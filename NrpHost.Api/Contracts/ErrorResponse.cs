@@ -27,6 +27,9 @@ public sealed record ErrorResponse(
 
     internal static ErrorResponse SimulationNotFound() => Client("The simulation with the given ID was not found");
 
+    internal static ErrorResponse NoProfile(int id) => Client(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"Simulation {id} has no step-latency profile: create it with \"profile\": true (or set NrpHost:Simulation:Profile). A profile is kept until the simulation is stopped; its time logs are then in the log archive."));
+
     internal static ErrorResponse AnotherSimulationRunning(string? message = null) =>
         Client(message ?? "Another simulation is already running on the server");
 

@@ -16,6 +16,7 @@ namespace NrpHost.Api.Contracts;
 [JsonSerializable(typeof(HealthResponse))]
 [JsonSerializable(typeof(ExperimentResponse[]))]
 [JsonSerializable(typeof(DashboardSettings))]
+[JsonSerializable(typeof(ProfileResponse))]
 internal sealed partial class NrpJsonContext : JsonSerializerContext
 {
     /// <summary>

@@ -10,7 +10,7 @@ namespace NrpHost.Api.Endpoints;
 
 /// <summary>
 /// The NRP backend's simulation resource: <c>POST /simulation</c>, <c>GET /simulation</c>,
-/// <c>GET /simulation/{id}</c>, <c>GET</c> and <c>PUT /simulation/{id}/state</c>. Ids are non-negative integers;
+/// <c>GET /simulation/{id}</c>, <c>GET</c> and <c>PUT /simulation/{id}/state</c>, and NrpHost's <c>GET /simulation/{id}/profile</c>. Ids are non-negative integers;
 /// any other id segment is an unknown route (404), as in the NRP backend.
 /// </summary>
 internal static class SimulationEndpoints
@@ -40,6 +40,11 @@ internal static class SimulationEndpoints
         group.MapGet("/{id:int:min(0)}/state", GetStateAsync)
             .WithName("GetSimulationState")
             .WithSummary("A simulation's state.")
+            .ProducesNrpErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden);
+
+        group.MapGet("/{id:int:min(0)}/profile", GetProfileAsync)
+            .WithName("GetSimulationProfile")
+            .WithSummary("The step-latency profile of a simulation created with \"profile\": true (microseconds per phase, engine and function); kept until it is stopped. 404 when it has none.")
             .ProducesNrpErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden);
 
         group.MapPut("/{id:int:min(0)}/state", PutStateAsync)
@@ -88,6 +93,7 @@ internal static class SimulationEndpoints
                 ExperimentConfiguration = create.ExperimentConfiguration!,
                 MainScript = create.MainScript!,
                 ContextId = create.CtxId,
+                Profile = create.Profile ?? false,
                 Owner = caller.UserId,
                 Token = caller.Token,
             },
@@ -155,6 +161,25 @@ internal static class SimulationEndpoints
 
         var denied = await CheckViewAsync(request, simulation, callers, loggers).ConfigureAwait(false);
         return denied is null ? TypedResults.Ok(new StateResponse(simulation.State.ToWireName())) : denied;
+    }
+
+    internal static async Task<Results<Ok<ProfileResponse>, NotFound<ErrorResponse>, NrpErrorResult>> GetProfileAsync(
+        int id, HttpRequest request, ISimulationManager manager, CallerResolver callers, ILoggerFactory loggers)
+    {
+        if (manager.Find(id) is not { } simulation)
+        {
+            return TypedResults.NotFound(ErrorResponse.SimulationNotFound());
+        }
+
+        var denied = await CheckViewAsync(request, simulation, callers, loggers).ConfigureAwait(false);
+        if (denied is not null)
+        {
+            return denied;
+        }
+
+        return manager.FindProfile(id) is { } profile
+            ? TypedResults.Ok(ProfileResponse.From(profile))
+            : TypedResults.NotFound(ErrorResponse.NoProfile(id));
     }
 
     /// <summary>

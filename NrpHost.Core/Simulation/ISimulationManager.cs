@@ -42,6 +42,13 @@ public interface ISimulationManager
     /// state succeeds without doing anything. An impossible request is a result, not an exception.
     /// </summary>
     Task<StateChangeResult> RequestStateAsync(int id, SimulationState target, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The step-latency profile of simulation <paramref name="id"/> as it is now: null when there is no such simulation,
+    /// it is not profiled (<see cref="SimulationRequest.Profile"/>, <see cref="SimulationOptions.Profile"/>), or it was
+    /// stopped (a profile is kept until then; its time logs are in the log archive).
+    /// </summary>
+    Profiling.StepProfile? FindProfile(int id) => null;
 }
 
 /// <summary>A simulation changed state, or was just created.</summary>

@@ -6,7 +6,7 @@ namespace NrpHost.Simulation;
 /// The .NET side of <c>nrphost.runner.Session</c>: one simulation's compiled script, nrp-core client and log
 /// files. Every method takes the GIL itself. All but the static ones are called on the simulation's own thread.
 /// </summary>
-internal sealed class ScriptSession
+internal sealed partial class ScriptSession
 {
     private readonly PyObject _session;
     private readonly string _mainScript;

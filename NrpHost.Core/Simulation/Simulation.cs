@@ -70,6 +70,9 @@ internal sealed class Simulation
     /// <summary>When the script last left the pause gate (Stopwatch timestamp), 0 if never; for diagnostics.</summary>
     public long ResumedAt => _worker.ResumedAt;
 
+    /// <summary>The step-latency profile while there is one (a profiled simulation, until it is stopped).</summary>
+    public Profiling.StepProfile? Profile => _worker.Profile;
+
     /// <summary>Whether its thread had to be abandoned.</summary>
     public bool IsAbandoned => _worker.IsAbandoned;
 
@@ -180,6 +183,11 @@ internal sealed class Simulation
         {
             return StoppedWhileCreating();
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            fault = SimulationFault.Initialization;
+            message = "Creating the simulation was cancelled by the caller";
+        }
         catch (ExperimentStorageException ex)
         {
             fault = ex.Error switch
@@ -262,7 +270,11 @@ internal sealed class Simulation
             factory,
             nrpCore.Address,
             NrpCoreOverrides.Build(Id, configuration.DataTransferEngineIndex, nrpCore.MqttBroker, nrpCore.MqttPrefix),
-            pythonPath);
+            pythonPath)
+        {
+            Profile = Request.Profile || _services.Options.Profile,
+            Created = CreationDate,
+        };
     }
 
     /// <summary>Waits for the preparation; when it overruns its deadline it is interrupted and, if it still does not end, abandoned.</summary>
@@ -646,7 +658,12 @@ internal sealed class Simulation
         return failure;
     }
 
-    private IEnumerable<string> ArchiveFolders() => Volatile.Read(ref _configuration)?.ArchiveFolders ?? [];
+    /// <summary>Folders whose files go into the log archive: the data-transfer engines' data and the profile's time logs.</summary>
+    private IEnumerable<string> ArchiveFolders()
+    {
+        IEnumerable<string> folders = Volatile.Read(ref _configuration)?.ArchiveFolders ?? [];
+        return _worker.TimeLogsFolder is { } timeLogs ? folders.Append(timeLogs) : folders;
+    }
 
     /// <summary>
     /// An abandoned thread never gets to put the process's current directory back (it set it to its own); the host

@@ -94,4 +94,10 @@ internal static partial class SimulationLog
 
     [LoggerMessage(EventId = 135, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: {Warning}")]
     public static partial void ConfigurationWarning(ILogger logger, int simulationId, string warning);
+
+    [LoggerMessage(EventId = 140, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: the step-latency time logs stopped being written: {Reason}")]
+    public static partial void TimeLogsFailed(ILogger logger, int simulationId, string reason);
+
+    [LoggerMessage(EventId = 141, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: the step-latency profile could not be finished: {Reason}")]
+    public static partial void ProfileNotFinished(ILogger logger, int simulationId, string reason);
 }

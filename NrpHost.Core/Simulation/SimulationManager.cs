@@ -210,6 +210,8 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
             : simulation.RequestStateAsync(target);
     }
 
+    public Profiling.StepProfile? FindProfile(int id) => FindSimulation(id)?.Profile;
+
     /// <summary>When the simulation's script last left the pause gate (Stopwatch timestamp, 0 if never).</summary>
     internal long ResumedAt(int id) => FindSimulation(id)?.ResumedAt ?? 0;
 

@@ -55,6 +55,12 @@ public sealed class SimulationOptions
     [Range(1024, long.MaxValue)]
     public long MaxLogFileBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Profile the step latency of every simulation (as <see cref="SimulationRequest.Profile"/> does for one): per-phase
+    /// timings of every step, nrp-core's time-log files in the log archive, <c>nrphost.step.duration</c>. Default false.
+    /// </summary>
+    public bool Profile { get; set; }
+
     /// <summary>The most bytes all files together contribute to a log archive. Default 256 MiB.</summary>
     [Range(1024, long.MaxValue)]
     public long MaxArchiveBytes { get; set; } = 256L * 1024 * 1024;

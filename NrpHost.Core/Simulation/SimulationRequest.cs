@@ -27,6 +27,12 @@ public sealed record SimulationRequest(string ExperimentId)
     /// <summary>The collab context id, if any.</summary>
     public string? ContextId { get; init; }
 
+    /// <summary>
+    /// Profile the step latency of this simulation: per-phase timings of every step (<see cref="ISimulationManager.FindProfile"/>),
+    /// nrp-core's time-log files in the log archive, <c>nrphost.step.duration</c>, a summary in its log at stop.
+    /// </summary>
+    public bool Profile { get; init; }
+
     /// <summary>The caller's storage token, kept for the log upload at stop. Never printed.</summary>
     public string? Token { get; init; }
 
@@ -37,6 +43,7 @@ public sealed record SimulationRequest(string ExperimentId)
             .Append(", MainScript = ").Append(MainScript)
             .Append(", Owner = ").Append(Owner)
             .Append(", ContextId = ").Append(ContextId)
+            .Append(", Profile = ").Append(Profile)
             .Append(", Token = ").Append(Token is null ? "(none)" : "(hidden)");
         return true;
     }

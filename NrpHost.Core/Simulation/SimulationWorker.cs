@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using NrpHost.Profiling;
 using NrpHost.Python;
 using Python.Runtime;
 
@@ -46,7 +48,14 @@ internal sealed record WorkerSetup(
     string ClientFactory,
     string ClientAddress,
     string Overrides,
-    IReadOnlyList<string> PythonPath);
+    IReadOnlyList<string> PythonPath)
+{
+    /// <summary>Whether the steps are profiled (see <see cref="StepProfiler"/>).</summary>
+    public bool Profile { get; init; }
+
+    /// <summary>When the simulation was created (names its time-log folder).</summary>
+    public DateTimeOffset Created { get; init; }
+}
 
 /// <summary>
 /// Owns one simulation's thread and every Python call made for that simulation: session set-up, loading, the
@@ -84,6 +93,11 @@ internal sealed class SimulationWorker : IPauseGate
     private volatile bool _abandoned;
     private bool _pythonViewOpen;
     private Task? _pendingGilCall;
+    private StepProfiler? _profiler;
+    private string? _timeLogs;
+    private long _preparedAt;
+    private TimeSpan _initialization;
+    private TimeSpan _run;
 
     public SimulationWorker(int id, ILogger logger, Action<SimulationPhase>? faultHook = null)
     {
@@ -117,6 +131,12 @@ internal sealed class SimulationWorker : IPauseGate
             }
         }
     }
+
+    /// <summary>The step-latency profile while there is one (a profiled simulation, until it is shut down).</summary>
+    public StepProfile? Profile => Volatile.Read(ref _profiler)?.Snapshot();
+
+    /// <summary>The profile's time-log folder (relative to the simulation directory), kept after the profile ends.</summary>
+    public string? TimeLogsFolder => Volatile.Read(ref _timeLogs);
 
     /// <summary>When the script last left the pause gate (Stopwatch timestamp), 0 if never.</summary>
     public long ResumedAt
@@ -251,6 +271,13 @@ internal sealed class SimulationWorker : IPauseGate
     public void Abandon()
     {
         _abandoned = true;
+        if (Interlocked.Exchange(ref _profiler, null) is { } profiler)
+        {
+            // Its rings stay allocated (the abandoned thread may still write them); the files get what was read.
+            profiler.StopReading();
+            profiler.Finish([("experiment initialization time", _initialization), ("experiment run time", _run)]);
+        }
+
         lock (_controlLock)
         {
             if (_control is { } control)
@@ -348,6 +375,7 @@ internal sealed class SimulationWorker : IPauseGate
         // One GIL hold (and so one Python thread state) for the whole preparation.
         using (Py.GIL())
         {
+            _preparedAt = Stopwatch.GetTimestamp();
             var session = ScriptSession.Create(_id, setup.Directory, setup.MainScript, control, WaitAtGate, setup.MaxSteps, setup.LogLimit, setup.PythonPath);
             _session = session;
             _pythonViewOpen = true;
@@ -355,6 +383,14 @@ internal sealed class SimulationWorker : IPauseGate
             if (report is null && !control.IsStopRequested)
             {
                 report = session.CreateClient(setup.ClientFactory, setup.ClientAddress, setup.ConfigurationFile, setup.Overrides);
+                _initialization = Stopwatch.GetElapsedTime(_preparedAt);
+            }
+
+            if (report is null && setup.Profile)
+            {
+                var profiler = session.AttachProfiler(setup.Directory, setup.Created);
+                Volatile.Write(ref _timeLogs, profiler.TimeLogsFolder);
+                Volatile.Write(ref _profiler, profiler);
             }
 
             return report;
@@ -372,7 +408,12 @@ internal sealed class SimulationWorker : IPauseGate
             }
         }
 
+        var started = Stopwatch.GetTimestamp();
         var (stopped, error) = _session.Run();
+        _run = Stopwatch.GetElapsedTime(started);
+
+        // No more steps: the profile is complete for GET …/profile while the simulation is completed.
+        _profiler?.StopReading();
         DrainOutputQuietly();
         return new ScriptOutcome(stopped, error);
     }
@@ -385,6 +426,7 @@ internal sealed class SimulationWorker : IPauseGate
             return new ShutdownReport(null, null);
         }
 
+        var started = Stopwatch.GetTimestamp();
         string? clientError = null;
         SessionCloseReport? closed = null;
         try
@@ -399,6 +441,8 @@ internal sealed class SimulationWorker : IPauseGate
             // closing would give back a current directory and sys.path that now belong to someone else.
             if (!_abandoned)
             {
+                FinishProfile(session, Stopwatch.GetElapsedTime(started));
+
                 // Closing releases Python's view of the control block; only then does the thread free it when it ends.
                 closed = Close(session);
             }
@@ -427,6 +471,44 @@ internal sealed class SimulationWorker : IPauseGate
 #pragma warning restore CA1031
         {
             return new SessionCloseReport([], [], [$"closing the session failed ({ex.GetType().Name}: {ex.Message})"]);
+        }
+    }
+
+    /// <summary>
+    /// Ends the profile at shutdown: reads the last steps, writes <c>experiment_stats.log</c>, puts the summary table into
+    /// the simulation's log, and frees the rings once Python has let go of them. The profile is gone afterwards.
+    /// </summary>
+    private void FinishProfile(ScriptSession session, TimeSpan shutdown)
+    {
+        var profiler = Interlocked.Exchange(ref _profiler, null);
+        if (profiler is null)
+        {
+            return;
+        }
+
+        try
+        {
+            profiler.StopReading();
+            var table = profiler.Finish(
+            [
+                ("experiment initialization time", _initialization),
+                ("experiment run time", _run),
+                ("experiment shutdown time", shutdown),
+                ("experiment total time", Stopwatch.GetElapsedTime(_preparedAt)),
+            ]);
+            if (profiler.TimeLogsFailure is { } failure)
+            {
+                SimulationLog.TimeLogsFailed(_logger, _id, failure);
+            }
+
+            session.WriteToLog(table);
+            session.DetachProfiler();
+            profiler.Dispose();
+        }
+        catch (PythonException ex)
+        {
+            // Python may still hold the rings: they are left allocated rather than freed under it.
+            SimulationLog.ProfileNotFinished(_logger, _id, ex.Message);
         }
     }
 

@@ -25,11 +25,13 @@ internal static class ExperimentListing
     /// The summary of experiment <paramref name="id"/>: name and description from <paramref name="configuration"/> (an
     /// nrp-core configuration object, or default) when it has them as non-blank strings.
     /// </summary>
-    public static ExperimentSummary Summarize(string id, JsonElement configuration, IReadOnlyList<string> configurations) => new(
-        id,
-        Text(configuration, "SimulationName") ?? id,
-        Text(configuration, "SimulationDescription") ?? string.Empty,
-        configurations);
+    public static ExperimentSummary Summarize(string id, JsonElement configuration, IReadOnlyList<string> configurations) => new()
+    {
+        Id = id,
+        Name = Text(configuration, "SimulationName") ?? id,
+        Description = Text(configuration, "SimulationDescription") ?? string.Empty,
+        Configurations = configurations,
+    };
 
     /// <summary>In id order (ordinal), as the API returns them.</summary>
     public static IReadOnlyList<ExperimentSummary> Ordered(IEnumerable<ExperimentSummary> experiments) =>

@@ -12,6 +12,23 @@ public sealed class ExperimentBuilder(string storageRoot, string name)
 
     public string Directory => Path.Combine(storageRoot, Name);
 
+    /// <summary>A python_json engine (for the embedded runtime) that does nothing.</summary>
+    public const string NoOpEngine =
+        """
+        from nrp_core.engines.python_json import EngineScript
+
+
+        class Script(EngineScript):
+            def initialize(self):
+                pass
+
+            def runLoop(self, timestep_ns):
+                pass
+
+            def shutdown(self):
+                pass
+        """;
+
     public static string LoopScript =>
         """
         while True:

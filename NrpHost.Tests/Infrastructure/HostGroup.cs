@@ -57,20 +57,7 @@ public abstract partial class HostGroup : IAsyncLifetime
     /// <summary>Writes the test experiment with <paramref name="builder"/>.</summary>
     protected static void WriteExperiment(ExperimentBuilder builder) =>
         builder.WithConfig(timeout: 3600, timestep: 0.01, dataTransfer: false)
-            .WithFile("engine.py", """
-                from nrp_core.engines.python_json import EngineScript
-
-
-                class Script(EngineScript):
-                    def initialize(self):
-                        pass
-
-                    def runLoop(self, timestep_ns):
-                        pass
-
-                    def shutdown(self):
-                        pass
-                """)
+            .WithFile("engine.py", ExperimentBuilder.NoOpEngine)
             .WithScript("""
                 import time
                 print("stepping until stopped")

@@ -186,7 +186,7 @@ public sealed class ExampleExperimentTests(PythonFixture python)
         File.WriteAllText(configPath, config.ToJsonString());
     }
 
-    private static void CopyDirectory(string source, string target)
+    internal static void CopyDirectory(string source, string target)
     {
         Directory.CreateDirectory(target);
         foreach (var file in Directory.EnumerateFiles(source).Where(f => !f.EndsWith(".log.zip", StringComparison.Ordinal)))

@@ -10,25 +10,12 @@ public sealed class ContainmentProcessTests
     private const string EngineConfig =
         """{"SimulationTimeout": 100000, "EngineConfigs": [{"EngineType": "python_json", "EngineName": "python_1", "PythonFileName": "engine.py"}]}""";
 
-    private const string Engine =
-        """
-        from nrp_core.engines.python_json import EngineScript
-
-
-        class Script(EngineScript):
-            def initialize(self):
-                pass
-
-            def runLoop(self, timestep_ns):
-                pass
-        """;
-
     private static void WriteExperiment(string root, string script)
     {
         var folder = Path.Combine(root, "exp");
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "simulation_config.json"), EngineConfig);
-        File.WriteAllText(Path.Combine(folder, "engine.py"), Engine);
+        File.WriteAllText(Path.Combine(folder, "engine.py"), ExperimentBuilder.NoOpEngine);
         File.WriteAllText(Path.Combine(folder, "main_script.py"), script);
     }
 

@@ -34,26 +34,8 @@ public class ApiLatencyBenchmark
     {
         _ = PythonHost.Runtime;
         _root = Path.Combine(Path.GetTempPath(), "nrphost-apibench-" + Guid.NewGuid().ToString("N")[..8]);
-        var experiment = Path.Combine(_root, "experiments", "bench");
-        Directory.CreateDirectory(experiment);
-        File.WriteAllText(Path.Combine(experiment, "main_script.py"), "while True:\n    nrp.run_loop()\n");
-        File.WriteAllText(Path.Combine(experiment, "engine.py"), """
-            from nrp_core.engines.python_json import EngineScript
-
-            class Script(EngineScript):
-                def initialize(self):
-                    pass
-
-                def runLoop(self, timestep_ns):
-                    pass
-
-                def shutdown(self):
-                    pass
-            """);
-        File.WriteAllText(Path.Combine(experiment, "simulation_config.json"), """
-            {"SimulationTimeout": 1000000, "EngineConfigs": [{"EngineName": "engine", "EngineType": "python_json", "PythonFileName": "engine.py"}]}
-            """);
-        var broker = FreePort();
+        PythonHost.WriteExperiment(_root, "while True:\n    nrp.run_loop()\n", timeout: 1000000);
+        var broker = PythonHost.FreePort();
         _app = NrpHostApi.Build([], builder =>
         {
             builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -245,10 +227,4 @@ public class ApiLatencyBenchmark
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

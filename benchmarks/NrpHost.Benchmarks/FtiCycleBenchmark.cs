@@ -20,17 +20,11 @@ public class FtiCycleBenchmark
     [GlobalSetup]
     public void Setup()
     {
-        var runtime = PythonHost.Runtime;
+        _ = PythonHost.Runtime;
         _directory = Path.Combine(Path.GetTempPath(), "nrphost-fti-" + Guid.NewGuid().ToString("N")[..8]);
         using (Py.GIL())
         {
-            using var sys = Py.Import("sys");
-            using var path = sys.GetAttr("path");
-            foreach (var entry in new[] { Path.Combine(runtime.PackagesPath, "embedded"), Path.Combine(AppContext.BaseDirectory, "python") })
-            {
-                using var item = new PyString(entry);
-                path.InvokeMethod("insert", new PyInt(0), item).Dispose();
-            }
+            PythonHost.AddBenchmarkPaths();
 
             _module = Py.Import("bench_fti");
             using var dir = new PyString(_directory);

@@ -33,7 +33,7 @@ public class MqttReconnectBenchmark
     [GlobalSetup]
     public void Setup()
     {
-        var port = FreePort();
+        var port = PythonHost.FreePort();
         var options = Options.Create(new MqttOptions { EmbeddedPort = port, Prefix = "bench" });
         var identity = new MqttPublisherIdentity("bench");
         _broker = new EmbeddedMqttBroker(options, [], identity, NullLogger<EmbeddedMqttBroker>.Instance);
@@ -97,12 +97,6 @@ public class MqttReconnectBenchmark
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private sealed class ReconnectConfig : BenchmarkDotNet.Configs.ManualConfig
     {

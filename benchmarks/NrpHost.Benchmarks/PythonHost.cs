@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NrpHost.Python;
 using NrpHost.Simulation;
+using Python.Runtime;
 
 namespace NrpHost.Benchmarks;
 
@@ -30,6 +31,58 @@ public static class PythonHost
         }
     }
 
+    /// <summary>A TCP port free on loopback right now.</summary>
+    internal static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>
+    /// Puts the embedded nrp-core runtime and the benchmarks' own Python files (<c>bench_fti.py</c>) first on
+    /// <c>sys.path</c>. The caller holds the GIL.
+    /// </summary>
+    internal static void AddBenchmarkPaths()
+    {
+        using var sys = Py.Import("sys");
+        using var path = sys.GetAttr("path");
+        foreach (var entry in new[] { Path.Combine(Runtime.PackagesPath, "embedded"), Path.Combine(AppContext.BaseDirectory, "python") })
+        {
+            using var item = new PyString(entry);
+            using var zero = new PyInt(0);
+            path.InvokeMethod("insert", zero, item).Dispose();
+        }
+    }
+
+    /// <summary>The engine of the benchmark experiment: a python_json engine that does nothing.</summary>
+    public const string NoOpEngine = """
+        from nrp_core.engines.python_json import EngineScript
+
+        class Script(EngineScript):
+            def initialize(self):
+                pass
+
+            def runLoop(self, timestep_ns):
+                pass
+
+            def shutdown(self):
+                pass
+        """;
+
+    /// <summary>Writes the experiment <c>bench</c> (one engine, <paramref name="script"/>) under <c>&lt;root&gt;/experiments</c>.</summary>
+    internal static void WriteExperiment(string root, string script, double timeout = 1e6, string? engine = null)
+    {
+        var experiment = Path.Combine(root, "experiments", "bench");
+        Directory.CreateDirectory(experiment);
+        File.WriteAllText(Path.Combine(experiment, "main_script.py"), script);
+        File.WriteAllText(Path.Combine(experiment, "engine.py"), engine ?? NoOpEngine);
+        File.WriteAllText(Path.Combine(experiment, "simulation_config.json"), string.Create(System.Globalization.CultureInfo.InvariantCulture, $$"""
+            {"SimulationTimeout": {{timeout}}, "SimulationTimestep": 0.01,
+             "EngineConfigs": [{"EngineName": "engine", "EngineType": "python_json", "PythonFileName": "engine.py", "EngineTimestep": 0.01}]}
+            """));
+    }
+
     /// <summary>A simulation manager over a temporary storage root holding one experiment.</summary>
     public sealed class Host : IAsyncDisposable
     {
@@ -39,26 +92,7 @@ public static class PythonHost
         {
             _ = Runtime;
             Root = Path.Combine(Path.GetTempPath(), "nrphost-bench-" + Guid.NewGuid().ToString("N")[..8]);
-            var experiment = Path.Combine(Root, "experiments", "bench");
-            Directory.CreateDirectory(experiment);
-            File.WriteAllText(Path.Combine(experiment, "main_script.py"), script);
-            File.WriteAllText(Path.Combine(experiment, "engine.py"), engine ?? """
-                from nrp_core.engines.python_json import EngineScript
-
-                class Script(EngineScript):
-                    def initialize(self):
-                        pass
-
-                    def runLoop(self, timestep_ns):
-                        pass
-
-                    def shutdown(self):
-                        pass
-                """);
-            File.WriteAllText(Path.Combine(experiment, "simulation_config.json"), $$"""
-                {"SimulationTimeout": {{timeout}}, "SimulationTimestep": 0.01,
-                 "EngineConfigs": [{"EngineName": "engine", "EngineType": "python_json", "PythonFileName": "engine.py", "EngineTimestep": 0.01}]}
-                """);
+            WriteExperiment(Root, script, timeout, engine);
             var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["NrpHost:Storage:LocalRoot"] = Path.Combine(Root, "experiments"),

@@ -167,6 +167,7 @@ def emit_block(level, text, tee_prefix=""):
         _entries.append((category, level, text))
     if binding.tee is not None:
         binding.tee.write_lines([tee_prefix + line for line in text.split("\n")])
+        binding.tee.flush()  # an error is on disk at once, whatever happens to the process next
 
 
 def drain():

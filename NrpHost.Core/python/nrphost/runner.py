@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 import threading
-from time import perf_counter_ns
+from time import perf_counter, perf_counter_ns
 import traceback
 
 from nrphost import _containment, _output
@@ -55,11 +55,15 @@ class Nrp:
     ``run_loop`` is a closure stored on the instance (no bound-method creation per call). Per call it reads the
     pause/stop flags, checks the timeout, calls the client and publishes the iteration count to the control block:
     no clock reads and no call into .NET (the host keeps the wall-clock time itself).
+
+    With a ``recorder`` (a profiled simulation, see ``nrphost.profiling``) the instance gets a timed copy instead,
+    chosen here once: it also reads the clock at entry (again after a pause, so time spent paused is nobody's),
+    before and after the client call, and writes the three stamps into the recorder's ring.
     """
 
     __slots__ = ("run_loop",)
 
-    def __init__(self, client, ctl, wait, max_steps):
+    def __init__(self, client, ctl, wait, max_steps, recorder=None):
         run = client.run_loop
         count = ctl[1]
 
@@ -89,7 +93,37 @@ class Nrp:
             ctl[1] = count
             return result
 
-        self.run_loop = run_loop
+        if recorder is None:
+            self.run_loop = run_loop
+            return
+
+        clock = perf_counter
+        records = recorder.records
+        head = recorder.head
+        mask = len(records) - 1
+        n = 0
+
+        def timed_run_loop(num_iterations=1, json_data=None):
+            nonlocal count, n
+            entry = clock()
+            if ctl[0]:
+                pause_point()
+                entry = clock()
+            if count + num_iterations > max_steps:
+                raise NRPSimulationTimeout("The number of iteration requested will exceed the timeout")
+            called = clock()
+            result = run(num_iterations) if json_data is None else run(num_iterations, json_data=json_data)
+            record = records[n & mask]
+            record[2] = clock()
+            record[0] = entry
+            record[1] = called
+            n += 1
+            head[0] = n
+            count += num_iterations
+            ctl[1] = count
+            return result
+
+        self.run_loop = timed_run_loop
 
     initialize = _not_available("initialize")
     reset = _not_available("reset")
@@ -185,6 +219,7 @@ class Session:
         self.log_limit = log_limit
         self.code = None
         self.client = None
+        self.profile = None  # a nrphost.profiling.Recorder when the simulation is profiled
         self.category = "Simulation.%d" % sim_id
         self.tee = None
         self.binding = _output.Binding(self.category, None, sim_id)
@@ -288,7 +323,7 @@ class Session:
             "__name__": "__main__",
             "__file__": self.script_path,
             "__builtins__": builtins,
-            "nrp": Nrp(self.client, ctl, self.wait, self.max_steps),
+            "nrp": Nrp(self.client, ctl, self.wait, self.max_steps, self.profile),
             "NRPSimulationTimeout": NRPSimulationTimeout,
             "file_logger": self.file_logger,
             "logging": logging,

@@ -100,8 +100,8 @@ def _model(timesteps, steps, shifts=None, resets=()):
     return log
 
 
-def _run_loop(timesteps, steps, shifts=None, resets=()):
-    """The same run on the embedded FTI loop: (log, loop)."""
+def _run_loop(timesteps, steps, shifts=None, resets=(), initialized=None):
+    """The same run on the embedded FTI loop: (log, loop). ``initialized(loop)`` is called after ``initialize()``."""
     shifts = shifts or {}
     log = []
     engines = [StandInEngine(f"e{i}", ts, log, shifts.get(f"e{i}")) for i, ts in enumerate(timesteps)]
@@ -121,6 +121,8 @@ def _run_loop(timesteps, steps, shifts=None, resets=()):
 
     loop = fti.FTILoop(engines, functions, None, warn=warn)
     loop.initialize()
+    if initialized is not None:
+        initialized(loop)
     for index in range(steps):
         if index in resets:
             log.append(("reset",))
@@ -130,9 +132,9 @@ def _run_loop(timesteps, steps, shifts=None, resets=()):
     return log, loop
 
 
-def _check(timesteps, steps=120, shifts=None, resets=()):
+def _check(timesteps, steps=120, shifts=None, resets=(), initialized=None):
     expected = _model(timesteps, steps, shifts, resets)
-    actual, loop = _run_loop(timesteps, steps, shifts, resets)
+    actual, loop = _run_loop(timesteps, steps, shifts, resets, initialized)
     assert actual == expected, (timesteps, shifts, resets, _first_difference(actual, expected))
     return loop
 

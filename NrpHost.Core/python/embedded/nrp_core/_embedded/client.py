@@ -327,6 +327,15 @@ class NrpCore:
                 raise request_error(error, sim.user_files) from error
             self._state = CREATED
 
+    def _nrphost_cycle_probe(self):
+        """A :class:`.profiling.CycleProbe` of this client's FTI loop, for NrpHost's step-latency profile; None before
+        ``initialize()``. Not part of nrp-core's API."""
+        sim = self._sim
+        if sim is None or sim.loop is None:
+            return None
+        from .profiling import CycleProbe
+        return CycleProbe(sim.loop)
+
     # ----------------------------------------------------------- client data
     def set_json_datapack(self, datapack_name, engine_name, payload):
         """Buffer a JSON datapack for ``engine_name``; it travels with the next

@@ -114,10 +114,11 @@ class _CyclePlan:
       the batch (see :meth:`FTILoop._caller` for ``call`` and ``key``);
     * ``tfs``: ``(spec, call, key)`` for the transceiver functions of the batch;
     * ``sends``: ``(external, outbox, engine.set)`` per batch engine;
-    * ``steps``: ``(engine, timestep, engine.step)`` per batch engine.
+    * ``steps``: ``(engine, timestep, engine.step)`` per batch engine;
+    * ``profile_id``: its number in a step-latency profile, -1 until one numbers it (see :mod:`.profiling`).
     """
 
-    __slots__ = ("engines", "fetch", "pfs", "tfs", "sends", "steps")
+    __slots__ = ("engines", "fetch", "pfs", "tfs", "sends", "steps", "profile_id")
 
     def __init__(self, engines):
         self.engines = tuple(engines)
@@ -127,6 +128,7 @@ class _CyclePlan:
         self.tfs = tuple(entry for engine in self.engines for entry in engine.tfs)
         self.sends = tuple((engine.external, engine.outbox, engine.set) for engine in self.engines)
         self.steps = tuple((engine, engine.timestep_ns, engine.step) for engine in self.engines)
+        self.profile_id = -1
 
 
 class _ScheduledBatch:
@@ -427,7 +429,9 @@ class FTILoop:
     def _run_batch(self, plan, t):
         """One datapack cycle (nrp-core steps (a) to (f)) for the batch of ``plan``
         completing at ``t``, then the restart of its engines. Returns None, or
-        the list of batch engines that are ahead of ``t`` (not stepped)."""
+        the list of batch engines that are ahead of ``t`` (not stepped).
+
+        A profiled loop runs the timed copy in :mod:`.profiling` instead; change both together."""
         engine_pool = self.engine_pool
         touched = self._touched
         append = touched.append
