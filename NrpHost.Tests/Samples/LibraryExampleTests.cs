@@ -28,7 +28,7 @@ public sealed class LibraryExampleTests
     {
         using var temp = new TempDirectory("sample");
         var experiment = temp.Combine("experiments", "tf_exchange");
-        CopyDirectory(Path.Combine(ExampleExperimentTests.RepositoryExperiments(), "tf_exchange"), experiment);
+        ExampleExperimentTests.CopyDirectory(Path.Combine(ExampleExperimentTests.RepositoryExperiments(), "tf_exchange"), experiment);
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -66,17 +66,5 @@ public sealed class LibraryExampleTests
         var lines = block.Split('\n');
         var indent = lines.Where(l => l.Trim().Length > 0).Min(l => l.Length - l.TrimStart(' ').Length);
         return string.Join('\n', lines.Select(l => l.Length >= indent ? l[indent..] : l.TrimStart(' ')));
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
-        {
-            if (!file.EndsWith(".log.zip", StringComparison.Ordinal))
-            {
-                File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-            }
-        }
     }
 }
