@@ -28,6 +28,7 @@ public class ApiLatencyBenchmark
     private IMqttClient? _mqtt;
     private string? _root;
     private int _id = -1;
+    private int _brokerPort;
 
     [GlobalSetup]
     public void Setup()
@@ -35,7 +36,7 @@ public class ApiLatencyBenchmark
         _ = PythonHost.Runtime;
         _root = Path.Combine(Path.GetTempPath(), "nrphost-apibench-" + Guid.NewGuid().ToString("N")[..8]);
         PythonHost.WriteExperiment(_root, "while True:\n    nrp.run_loop()\n", timeout: 1000000);
-        var broker = PythonHost.FreePort();
+        var broker = _brokerPort = PythonHost.FreePort();
         _app = NrpHostApi.Build([], builder =>
         {
             builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -97,7 +98,7 @@ public class ApiLatencyBenchmark
         }
     }
 
-    [IterationSetup(Targets = [nameof(Create), nameof(CreateUntilStatusPaused)])]
+    [IterationSetup(Targets = [nameof(Create), nameof(CreateUntilStatusPaused), nameof(CreateThenLateSubscriberSeesPaused)])]
     public void Clear()
     {
         StopCurrent();
@@ -112,6 +113,31 @@ public class ApiLatencyBenchmark
     {
         _id = Post();
         WaitForStatus(_id, "paused");
+    }
+
+    /// <summary>
+    /// A browser that subscribes only after the 201 (as the NRP Frontend does): a new MQTT connection and subscription
+    /// to the simulation's status, until the retained <c>paused</c> arrives, timed from the POST.
+    /// </summary>
+    [Benchmark(Description = "POST -> 201, then a new subscriber gets 'paused' (retained)")]
+    public void CreateThenLateSubscriberSeesPaused()
+    {
+        _id = Post();
+        using var late = new MqttClientFactory().CreateMqttClient();
+        var paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        late.ApplicationMessageReceivedAsync += e =>
+        {
+            if (Encoding.UTF8.GetString(e.ApplicationMessage.Payload).Contains("\"paused\"", StringComparison.Ordinal))
+            {
+                paused.TrySetResult();
+            }
+
+            return Task.CompletedTask;
+        };
+        late.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _brokerPort).Build()).GetAwaiter().GetResult();
+        late.SubscribeAsync($"nrp_simulation/{_id}/status").GetAwaiter().GetResult();
+        paused.Task.WaitAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+        late.DisconnectAsync().GetAwaiter().GetResult();
     }
 
     [IterationSetup(Target = nameof(StartUntilStatusStarted))]
