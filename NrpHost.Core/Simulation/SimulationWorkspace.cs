@@ -51,8 +51,10 @@ internal sealed class SimulationWorkspace
     {
         var name = string.Create(CultureInfo.InvariantCulture, $"nrp.{_id}.{Path.GetRandomFileName().Replace(".", string.Empty, StringComparison.Ordinal)}");
         var directory = Path.Combine(_services.WorkDirectory, name);
-        System.IO.Directory.CreateDirectory(directory);
+        // The claim first: a directory without a held claim is taken for one a crash left behind.
+        System.IO.Directory.CreateDirectory(_services.WorkDirectory);
         _claim = Claim(directory, new WorkspaceRecord(_id, _request.ExperimentId, _request.ExperimentConfiguration, _request.Owner, _request.ContextId));
+        System.IO.Directory.CreateDirectory(directory);
         LastDirectory = directory;
         Volatile.Write(ref _directory, directory);
         return directory;
