@@ -25,11 +25,12 @@ public sealed class DashboardBrowserTests(PythonFixture python)
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
     ];
 
+    // What a script prints and raises is shown as text, never as markup: the lines carry some.
     private const string RaisingScript = """
         for _ in range(5):
             nrp.run_loop()
-        print("about to fail")
-        raise RuntimeError("the experiment gave up")
+        print("about to fail <img src=x onerror=\"window.pwned = 1\">")
+        raise RuntimeError("the experiment gave up <b>here</b>")
         """;
 
     [Fact]
@@ -111,10 +112,12 @@ public sealed class DashboardBrowserTests(PythonFixture python)
         var error = page.Locator("#errors li").First;
         await Assertions.Expect(error).ToContainTextAsync("Runtime");
         await Assertions.Expect(error).ToContainTextAsync("main_script.py, line 4");
-        await Assertions.Expect(error).ToContainTextAsync("the experiment gave up");
-        await Assertions.Expect(error.Locator(".line-text")).ToHaveTextAsync(new Regex(@"^\s*raise RuntimeError\(""the experiment gave up""\)\s*$"));
+        await Assertions.Expect(error).ToContainTextAsync("the experiment gave up <b>here</b>");
+        await Assertions.Expect(error.Locator(".line-text")).ToHaveTextAsync(new Regex(@"^\s*raise RuntimeError\(""the experiment gave up <b>here</b>""\)\s*$"));
         await Assertions.Expect(state).ToHaveTextAsync("completed");
-        await Assertions.Expect(page.Locator("#log")).ToContainTextAsync("about to fail");
+        await Assertions.Expect(page.Locator("#log")).ToContainTextAsync("about to fail <img src=x onerror=\"window.pwned = 1\">");
+        await Assertions.Expect(page.Locator("#errors b, #log img")).ToHaveCountAsync(0);
+        Assert.True(await page.EvaluateAsync<bool>("() => window.pwned === undefined"), "script output ran as markup");
         await Assertions.Expect(stop).ToBeEnabledAsync();
 
         // At phone width nothing needs sideways scrolling except the simulations table (which scrolls in its own box).
