@@ -10,7 +10,7 @@ two rings of native memory of the sizes it says, and calls :func:`attach` with t
 
 A ring is ``1 + records * slots`` 8-byte slots: slot 0 (int64) holds how many records were written so far (set after
 each record), then the records (doubles), record ``n`` at ``n % records``. Stamps are ``time.perf_counter()`` seconds
-(a float and a ctypes double store cost less than an int and an int64 store; at a year of uptime a double still
+(a float and a double store cost less than an int and an int64 store; at a year of uptime a double still
 resolves 10 ns), indices and counts are exact small integers. Python does
 nothing else per step: no call into .NET, no formatting, no statistics. The host reads the rings without the GIL
 (it checks the count before and after reading, so a record overwritten meanwhile is counted as lost, never misread)
@@ -27,17 +27,18 @@ HOST_SLOTS = 3
 
 
 class Recorder:
-    """A ring as Python writes it: ``records`` (one ctypes double array per record, a power of two of them; a ctypes
-    store is the cheapest way to put a Python number into native memory) and ``head`` (``head[0]`` = records written)."""
+    """A ring as Python writes it: ``records`` (one ``memoryview`` of doubles per record, a power of two of them; a
+    memoryview item store is the cheapest way to put a Python float into native memory) and ``head`` (an int64
+    ``memoryview``, ``head[0]`` = records written)."""
 
     __slots__ = ("records", "head")
 
     def __init__(self, address, records, slots):
         if records <= 0 or records & (records - 1):
             raise ValueError("the number of records must be a power of two")
-        record = ctypes.c_double * slots
-        self.head = (ctypes.c_int64 * 1).from_address(address)
-        self.records = [record.from_address(address + 8 * (1 + i * slots)) for i in range(records)]
+        raw = memoryview((ctypes.c_char * (8 * (1 + records * slots))).from_address(address)).cast("B")
+        self.head = raw[:8].cast("q")
+        self.records = [raw[8 * (1 + i * slots):8 * (1 + (i + 1) * slots)].cast("d") for i in range(records)]
 
     def release(self):
         """Forget the host's memory (it is freed after this): the list the writers hold is emptied in place, so a
