@@ -42,6 +42,7 @@ internal sealed class StepProfiler : IDisposable
     private long[] _buffer = new long[1024];
     private TimeLogs? _logs;
     private Thread? _reader;
+    private bool _disposed;
     private long _cycles;
     private long _lostCycles;
     private long _lostCalls;
@@ -102,6 +103,11 @@ internal sealed class StepProfiler : IDisposable
     {
         lock (_lock)
         {
+            if (_disposed)
+            {
+                return; // the rings are freed
+            }
+
             var (calls, lostCalls) = HostRing.Take(ref _buffer);
             _lostCalls += lostCalls;
             var record = _buffer.AsSpan(0, calls * HostSlots);
@@ -194,6 +200,7 @@ internal sealed class StepProfiler : IDisposable
         _stop.Set();
         lock (_lock)
         {
+            _disposed = true;
             _logs?.Dispose();
             HostRing.Dispose();
             CycleRing?.Dispose();
