@@ -19,6 +19,7 @@ internal sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
     private readonly List<IMqttServerAdapter> _hostAdapters;
     private readonly MqttPublisherIdentity _publisher;
     private readonly ILogger _logger;
+    private static readonly TimeSpan DeliverOnStop = TimeSpan.FromSeconds(1);
     private readonly SemaphoreSlim _gate = new(1, 1);
     private MqttServer? _server;
     private volatile string? _notRunningReason = "not started yet";
@@ -113,6 +114,7 @@ internal sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
             _notRunningReason = "stopped";
             try
             {
+                await DeliverPendingAsync(server).ConfigureAwait(false);
                 await server.StopAsync(new MqttServerStopOptionsBuilder().Build()).ConfigureAwait(false);
             }
             finally
@@ -125,6 +127,25 @@ internal sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Lets the messages already taken in (the final states of the simulations the host just stopped) reach their
+    /// subscribers before the broker goes: waits until no session has any left to send, for at most a second.
+    /// </summary>
+    private static async Task DeliverPendingAsync(MqttServer server)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (System.Diagnostics.Stopwatch.GetElapsedTime(started) < DeliverOnStop)
+        {
+            var sessions = await server.GetSessionsAsync().ConfigureAwait(false);
+            if (sessions.All(s => s.PendingApplicationMessagesCount == 0))
+            {
+                return;
+            }
+
+            await Task.Delay(10).ConfigureAwait(false);
         }
     }
 

@@ -180,6 +180,22 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
             // Stopping anyway.
         }
 
+        // A ping answered means the broker has taken in everything sent before it (packets are handled in order).
+        if (_client.IsConnected)
+        {
+            using var ping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            ping.CancelAfter(DrainOnStop);
+            try
+            {
+                await _client.PingAsync(ping.Token).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // Stopping anyway; a broker that does not answer has lost what it had.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {
