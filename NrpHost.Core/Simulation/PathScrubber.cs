@@ -46,6 +46,5 @@ internal sealed class PathScrubber
     {
         Message = Scrub(error.Message),
         FileName = Scrub(error.FileName),
-        LineText = error.LineText,
     };
 }

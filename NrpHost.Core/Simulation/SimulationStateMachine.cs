@@ -115,16 +115,7 @@ internal sealed class SimulationStateMachine
     }
 
     /// <summary>Wall-clock time spent in <c>started</c>, pauses excluded.</summary>
-    public TimeSpan RealTime
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _state == SimulationState.Started ? _realTime + _time.GetElapsedTime(_startedAt) : _realTime;
-            }
-        }
-    }
+    public TimeSpan RealTime => Read().RealTime;
 
     /// <summary>Reads the state and real time together (one lock).</summary>
     public (SimulationState State, TimeSpan RealTime) Read()

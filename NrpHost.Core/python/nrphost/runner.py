@@ -284,7 +284,7 @@ class Session:
                 cwd = os.getcwd()
             except OSError:  # the current directory was removed under us: the host's own is the one to go back to
                 cwd = _containment.host_directory()
-            self._entered = (cwd, list(sys.path), set(sys.modules))
+            self._entered = cwd
             os.chdir(self.directory)
             sys.path.insert(0, self.directory)
 
@@ -391,7 +391,7 @@ class Session:
         _output.flush_all()
         ended, threads = _containment.end(self.sim_id)
         if self._entered is not None:
-            cwd, path, _ = self._entered
+            cwd = self._entered
             self._entered = None
             try:
                 sys.path.remove(self.directory)
