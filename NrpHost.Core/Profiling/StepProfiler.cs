@@ -76,6 +76,9 @@ internal sealed class StepProfiler : IDisposable
     /// <summary>Where the embedded runtime's FTI loop writes; null with a client that has none (a real nrp-core).</summary>
     public StepRing? CycleRing { get; }
 
+    /// <summary>Whether Python writes the rings with the native stamps (<c>nrphost._stamp</c>), not its slower stand-in.</summary>
+    public bool NativeStamps { get; init; }
+
     /// <summary>The time-log folder's name (relative to the simulation directory), once begun.</summary>
     public string? TimeLogsFolder { get; private set; }
 
@@ -194,7 +197,19 @@ internal sealed class StepProfiler : IDisposable
         return ProfileTable.Format(Snapshot());
     }
 
-    /// <summary>Frees the rings: only once Python no longer writes them (its views are released).</summary>
+    /// <summary>
+    /// Leaves the rings allocated for good (the process keeps them): for when something in Python may still write them.
+    /// Returns the bytes kept.
+    /// </summary>
+    public long KeepRings()
+    {
+        lock (_lock)
+        {
+            return HostRing.Keep() + (CycleRing?.Keep() ?? 0);
+        }
+    }
+
+    /// <summary>Frees the rings (unless kept): only once Python no longer writes them (its views are released).</summary>
     public void Dispose()
     {
         _stop.Set();

@@ -10,8 +10,10 @@ namespace NrpHost.Profiling;
 /// <remarks>
 /// The reader copies the records between its position and the count, then reads the count again: a record that the
 /// producer may have started to overwrite meanwhile (one whole ring behind the new count) is dropped and counted as
-/// lost, never read torn. This relies on stores becoming visible in program order (x86-64), as the control block does.
-/// The memory is freed only once Python has let go of it (<see cref="Dispose"/> after the session is closed).
+/// lost, never read torn. The native writer (<c>native/_stamp.c</c>) publishes the count with release semantics; its
+/// Python stand-in relies on stores becoming visible in program order (x86-64), as the control block does. The memory
+/// is freed only once Python has let go of it (<see cref="Dispose"/> after the session is closed), or never
+/// (<see cref="Keep"/>) when a view of it may outlive the session.
 /// </remarks>
 internal sealed unsafe class StepRing : IDisposable
 {
@@ -93,6 +95,18 @@ internal sealed unsafe class StepRing : IDisposable
 
         _read = written;
         return (count, lost);
+    }
+
+    /// <summary>Forgets the memory without freeing it (it stays allocated until the process ends); returns its size.</summary>
+    public long Keep()
+    {
+        if (_memory is null)
+        {
+            return 0;
+        }
+
+        _memory = null;
+        return (1 + ((long)Records * Slots)) * sizeof(long);
     }
 
     public void Dispose()

@@ -19,7 +19,11 @@ internal sealed partial class ScriptSession
             using var slots = description[0];
             using var engines = description[1];
             using var functions = description[2];
-            var profiler = new StepProfiler(_simulationId, slots.As<int>(), Names(engines), Names(functions));
+            using var stamps = profiling.GetAttr("STAMPS");
+            var profiler = new StepProfiler(_simulationId, slots.As<int>(), Names(engines), Names(functions))
+            {
+                NativeStamps = stamps.As<string>() == "native",
+            };
             try
             {
                 using var host = new PyInt((long)profiler.HostRing.Address);
@@ -52,13 +56,17 @@ internal sealed partial class ScriptSession
         }
     }
 
-    /// <summary>Lets go of the profiler's rings (Python no longer writes them); only then may they be freed.</summary>
-    public void DetachProfiler()
+    /// <summary>
+    /// Lets go of the profiler's rings (Python no longer writes them); only then may they be freed. False when a view of
+    /// their memory outlives this (a script kept one): then they must stay allocated.
+    /// </summary>
+    public bool DetachProfiler()
     {
         using (Py.GIL())
         {
             using var profiling = Py.Import("nrphost.profiling");
-            profiling.InvokeMethod("detach", _session).Dispose();
+            using var free = profiling.InvokeMethod("detach", _session);
+            return free.IsTrue();
         }
     }
 

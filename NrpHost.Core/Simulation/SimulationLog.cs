@@ -100,4 +100,10 @@ internal static partial class SimulationLog
 
     [LoggerMessage(EventId = 141, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: the step-latency profile could not be finished: {Reason}")]
     public static partial void ProfileNotFinished(ILogger logger, int simulationId, string reason);
+
+    [LoggerMessage(EventId = 142, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: the script kept a view of the step-latency rings' memory; it is left allocated ({Bytes} bytes) instead of freed under the script")]
+    public static partial void ProfileRingsKept(ILogger logger, int simulationId, long bytes);
+
+    [LoggerMessage(EventId = 143, Level = LogLevel.Warning, Message = "Simulation {SimulationId} is profiled with Python's stamps: NrpHost was built without its native stamps (no C compiler or CPython headers at build time), so each profiled step costs about three times as much. Install gcc and libpython3-dev and rebuild")]
+    public static partial void ProfilePythonStamps(ILogger logger, int simulationId);
 }

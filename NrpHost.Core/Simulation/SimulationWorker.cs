@@ -398,6 +398,11 @@ internal sealed class SimulationWorker : IPauseGate
             if (report is null && setup.Profile)
             {
                 var profiler = session.AttachProfiler(setup.Directory, setup.Created);
+                if (!profiler.NativeStamps)
+                {
+                    SimulationLog.ProfilePythonStamps(_logger, _id);
+                }
+
                 Volatile.Write(ref _timeLogs, profiler.TimeLogsFolder);
                 Volatile.Write(ref _profiler, profiler);
             }
@@ -485,7 +490,8 @@ internal sealed class SimulationWorker : IPauseGate
 
     /// <summary>
     /// Ends the profile at shutdown: reads the last steps, writes <c>experiment_stats.log</c>, puts the summary table into
-    /// the simulation's log, and frees the rings once Python has let go of them. The profile is gone afterwards.
+    /// the simulation's log, and frees the rings once Python has let go of them (a script that kept a view of them
+    /// leaves them allocated). The profile is gone afterwards.
     /// </summary>
     private void FinishProfile(ScriptSession session, TimeSpan shutdown)
     {
@@ -511,7 +517,11 @@ internal sealed class SimulationWorker : IPauseGate
             }
 
             session.WriteToLog(table);
-            session.DetachProfiler();
+            if (!session.DetachProfiler())
+            {
+                SimulationLog.ProfileRingsKept(_logger, _id, profiler.KeepRings());
+            }
+
             profiler.Dispose();
         }
         catch (PythonException ex)

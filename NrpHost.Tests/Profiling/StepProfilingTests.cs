@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.IO.Compression;
@@ -9,6 +10,7 @@ using NrpHost.Simulation;
 using NrpHost.Telemetry;
 using NrpHost.Tests.Infrastructure;
 using NrpHost.Tests.NrpCore;
+using Python.Runtime;
 
 namespace NrpHost.Tests.Profiling;
 
@@ -189,6 +191,50 @@ public sealed class StepProfilingTests(PythonFixture python)
         using var zip = ZipFile.OpenRead(Assert.Single(Directory.GetFiles(Path.Combine(host.StorageRoot, "exp"), "*.log.zip")));
         Assert.Equal([profile.TimeLogs + "/experiment_stats.log"], zip.Entries.Select(e => e.FullName).Where(n => n.StartsWith("time_logs", StringComparison.Ordinal)));
         Assert.Null(host.Manager.FindProfile(sim.Id));
+    }
+
+    [Fact]
+    public void TheBuildShipsTheNativeStamps_AndProfilesWriteWithThem()
+    {
+        Assert.NotNull(python.Runtime);
+        var module = Path.Combine(python.Runtime.PackagesPath, "nrphost", "_stamp.abi3.so");
+        Assert.True(File.Exists(module), $"{module} was not built: eng/build-stamp.sh needs a C compiler and CPython's headers");
+        using (Py.GIL())
+        {
+            using var profiling = Py.Import("nrphost.profiling");
+            using var stamps = profiling.GetAttr("STAMPS");
+            Assert.Equal("native", stamps.As<string>());
+        }
+    }
+
+    [Fact]
+    public async Task AScriptThatReachesItsRing_CannotWriteOutsideIt_AndTheNextProfileIsWhole()
+    {
+        await using var host = new CoreHost(python);
+        host.Experiment().WithConfig(timeout: 0.2).WithScript("""
+            stamp = next(c.cell_contents for c in nrp.run_loop.__closure__ if getattr(c.cell_contents, "__name__", "") == "stamp")
+            nrp.run_loop()
+            stamp(1 << 20)
+            """).Build();
+        var errors = new ConcurrentQueue<SimulationError>();
+        host.Manager.RuntimeError += (_, e) => errors.Enqueue(e.Error);
+        var sim = (await host.Manager.CreateAsync(new SimulationRequest("exp") { Profile = true })).Simulation!;
+        await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
+        await host.WaitForAsync(sim.Id, s => s.State is SimulationState.Completed or SimulationState.Failed);
+
+        var error = Assert.Single(errors);
+        Assert.Contains("slot 1048576 is outside the record (3 slots)", error.Message, StringComparison.Ordinal);
+        Assert.Equal(3, error.LineNumber);
+        Assert.Equal(1, host.Manager.FindProfile(sim.Id)!.RunLoopCalls);
+        await host.Manager.RequestStateAsync(sim.Id, SimulationState.Stopped);
+
+        File.WriteAllText(Path.Combine(host.StorageRoot, "exp", "main_script.py"), "for _ in range(20):\n    nrp.run_loop()\n");
+        var next = (await host.Manager.CreateAsync(new SimulationRequest("exp") { Profile = true })).Simulation!;
+        await host.Manager.RequestStateAsync(next.Id, SimulationState.Started);
+        await host.WaitForStateAsync(next.Id, SimulationState.Completed);
+        var profile = host.Manager.FindProfile(next.Id)!;
+        Assert.Equal((20, 0L), (profile.RunLoopCalls, profile.LostSteps));
+        Assert.Single(errors);
     }
 
     [Fact]

@@ -89,6 +89,26 @@ public sealed class StepRingTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new StepRing(8, 0));
     }
 
+    [Fact]
+    public unsafe void Keep_LeavesTheMemoryAllocated_AndTheRingReadsNothingMore()
+    {
+        var ring = new StepRing(8, 3);
+        var producer = new Producer(ring);
+        producer.Write(0);
+        var address = ring.Address;
+
+        Assert.Equal((1 + (8 * 3)) * sizeof(long), ring.Keep());
+        Assert.Equal(0, ring.Keep());
+        var buffer = Array.Empty<long>();
+        Assert.Equal((0, 0L), ring.Take(ref buffer));
+        ring.Dispose();
+
+        // Still ours: a writer that outlived the session writes into memory nobody else was given.
+        Marshal.WriteInt64(address, 8, 42);
+        Assert.Equal(42, Marshal.ReadInt64(address, 8));
+        NativeMemory.Free((void*)address);
+    }
+
     /// <summary>Writes record n as n, n+1, …, then the count, as <c>nrphost/profiling.py</c> does.</summary>
     private sealed class Producer(StepRing ring)
     {

@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 import threading
-from time import perf_counter, perf_counter_ns
+from time import perf_counter_ns
 import traceback
 
 from nrphost import _containment, _output
@@ -56,14 +56,14 @@ class Nrp:
     pause/stop flags, checks the timeout, calls the client and publishes the iteration count to the control block:
     no clock reads and no call into .NET (the host keeps the wall-clock time itself).
 
-    With a ``recorder`` (a profiled simulation, see ``nrphost.profiling``) the instance gets a timed copy instead,
-    chosen here once: it also reads the clock at entry (again after a pause, so time spent paused is nobody's),
-    before and after the client call, and writes the three stamps into the recorder's ring.
+    With a ``ring`` (a profiled simulation, see ``nrphost.profiling``) the instance gets a timed copy instead,
+    chosen here once: it also stamps the clock at entry (again after a pause, so time spent paused is nobody's),
+    before and after the client call, into the ring's record, and commits it.
     """
 
     __slots__ = ("run_loop",)
 
-    def __init__(self, client, ctl, wait, max_steps, recorder=None):
+    def __init__(self, client, ctl, wait, max_steps, ring=None):
         run = client.run_loop
         count = ctl[1]
 
@@ -93,32 +93,25 @@ class Nrp:
             ctl[1] = count
             return result
 
-        if recorder is None:
+        if ring is None:
             self.run_loop = run_loop
             return
 
-        clock = perf_counter
-        records = recorder.records
-        head = recorder.head
-        mask = len(records) - 1
-        n = 0
+        stamp = ring.stamp
+        commit = ring.commit
 
         def timed_run_loop(num_iterations=1, json_data=None):
-            nonlocal count, n
-            entry = clock()
+            nonlocal count
+            stamp(0)
             if ctl[0]:
                 pause_point()
-                entry = clock()
+                stamp(0)
             if count + num_iterations > max_steps:
                 raise NRPSimulationTimeout("The number of iteration requested will exceed the timeout")
-            called = clock()
+            stamp(1)
             result = run(num_iterations) if json_data is None else run(num_iterations, json_data=json_data)
-            record = records[n & mask]
-            record[2] = clock()
-            record[0] = entry
-            record[1] = called
-            n += 1
-            head[0] = n
+            stamp(2)
+            commit()
             count += num_iterations
             ctl[1] = count
             return result
@@ -219,7 +212,7 @@ class Session:
         self.log_limit = log_limit
         self.code = None
         self.client = None
-        self.profile = None  # a nrphost.profiling.Recorder when the simulation is profiled
+        self.profile = None  # a nrphost.profiling ring when the simulation is profiled
         self.category = "Simulation.%d" % sim_id
         self.tee = None
         self.binding = _output.Binding(self.category, None, sim_id)

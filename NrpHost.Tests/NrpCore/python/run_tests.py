@@ -13,12 +13,13 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON_ROOT = os.path.normpath(os.path.join(HERE, "..", "..", "..", "NrpHost.Core", "python", "embedded"))
+HOST_ROOT = os.path.dirname(PYTHON_ROOT)  # nrphost (its Python stand-in for the native stamps)
 TEST_PATTERN = re.compile(r"^def (test_\w+)\(\):", re.MULTILINE)
 
 
 def main(argv):
     name_filter = argv[1] if len(argv) > 1 else ""
-    for path in (PYTHON_ROOT, HERE):
+    for path in (HOST_ROOT, PYTHON_ROOT, HERE):
         if path not in sys.path:
             sys.path.insert(0, path)
     passed = failed = 0

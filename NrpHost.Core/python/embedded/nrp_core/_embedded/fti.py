@@ -115,10 +115,11 @@ class _CyclePlan:
     * ``tfs``: ``(spec, call, key)`` for the transceiver functions of the batch;
     * ``sends``: ``(external, outbox, engine.set)`` per batch engine;
     * ``steps``: ``(engine, timestep, engine.step)`` per batch engine;
-    * ``profile_id``: its number in a step-latency profile, -1 until one numbers it (see :mod:`.profiling`).
+    * ``profile``: what a step-latency profile's timed cycle needs of it (its plan id first), None until a
+      profile numbers it (see :mod:`.profiling`).
     """
 
-    __slots__ = ("engines", "fetch", "pfs", "tfs", "sends", "steps", "profile_id")
+    __slots__ = ("engines", "fetch", "pfs", "tfs", "sends", "steps", "profile")
 
     def __init__(self, engines):
         self.engines = tuple(engines)
@@ -128,7 +129,7 @@ class _CyclePlan:
         self.tfs = tuple(entry for engine in self.engines for entry in engine.tfs)
         self.sends = tuple((engine.external, engine.outbox, engine.set) for engine in self.engines)
         self.steps = tuple((engine, engine.timestep_ns, engine.step) for engine in self.engines)
-        self.profile_id = -1
+        self.profile = None
 
 
 class _ScheduledBatch:

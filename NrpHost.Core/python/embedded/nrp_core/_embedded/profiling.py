@@ -5,9 +5,10 @@
 (``_plan_for``) that numbers new plans; nothing else changes, and a loop that is not profiled keeps the plain class
 methods, so profiling costs nothing when it is off.
 
-The timed cycle reads ``time.perf_counter`` at the points of nrp-core's time profiler and after every function
-and every engine step, and writes them into a ring of fixed-size records of doubles in memory the host owns and reads
-without the GIL (see ``nrphost.profiling``). Per cycle::
+The timed cycle stamps the clock at the points of nrp-core's time profiler and after every function and every
+engine step, into a ring of fixed-size records of doubles in memory the host owns and reads without the GIL (see
+``nrphost.profiling``). Which slot each stamp goes to is worked out once per plan, so a cycle adds one ``stamp(k)``
+call per point and one ``commit`` per record. Per cycle::
 
     [plan id, step start, after get datapacks, after each function..., after send datapacks, after each engine...]
 
@@ -22,7 +23,7 @@ DEVIATIONS.md), so nrp-core's "wait for engines" is empty and an engine's ``runL
 The timed cycle is :meth:`FTILoop._run_batch` with the stamps added; the two must be changed together.
 """
 
-from time import perf_counter
+import itertools
 
 from .datapacks import JsonDataPack, to_json
 from .datatransfer import DataPackRefused
@@ -58,43 +59,42 @@ class CycleProbe:
         engines = [self._engine_index[id(entry[0])] for entry in plan.steps]
         return functions, engines
 
-    def start(self, records, head):
-        """Stamp every cycle from now on into ``records`` (a list of double arrays of ``max_record`` values each,
-        its length a power of two); ``head[0]`` is set to the number of records written after each one."""
+    def start(self, ring):
+        """Stamp every cycle from now on into ``ring`` (a ring of ``max_record`` slots per record, see
+        ``nrphost.profiling``: ``stamp(k)``, ``commit([first])``, ``record(values)``)."""
         loop = self._loop
-        mask = len(records) - 1
-        plans = loop._plans
-        n = 0
-        numbered = 0
+        stamp = ring.stamp
+        commit = ring.commit
         layout = self._layout
+        numbered = 0
 
         def number(plan):
-            nonlocal n, numbered
+            """Give ``plan`` the next id, write its layout record, and work out what its timed cycle needs:
+            ``(plan id, its preprocessing functions, transceiver functions and engines each with the slot of its
+            stamp, the status function's slot, the "after send" slot)``."""
+            nonlocal numbered
             functions, engines = layout(plan)
-            plan.profile_id = pid = numbered
+            pid = numbered
             numbered += 1
-            record = records[n & mask]
-            record[0] = -1 - pid
-            record[1] = len(functions)
-            record[2] = len(engines)
-            for i, index in enumerate(functions + engines, 3):
-                record[i] = index
-            n += 1
-            head[0] = n
-
-        for plan in list(plans.values()):
-            number(plan)
+            ring.record([-1 - pid, len(functions), len(engines)] + functions + engines)
+            slot = itertools.count(3)
+            pfs = tuple(entry + (next(slot),) for entry in plan.pfs)
+            tfs = tuple(entry + (next(slot),) for entry in plan.tfs)
+            status = next(slot) if run_status_function is not None else 0
+            sent = next(slot)
+            steps = tuple(entry + (next(slot),) for entry in plan.steps)
+            plan.profile = (pid, pfs, tfs, status, sent, steps)
 
         def plan_for(batch):
             key = tuple(batch)
             plan = plans.get(key)
             if plan is None:
                 plan = plans[key] = _CyclePlan(key)
-            if plan.profile_id < 0:
+            if plan.profile is None:
                 number(plan)
             return plan
 
-        clock = perf_counter
+        plans = loop._plans
         engine_pool = loop.engine_pool
         pre_pool = loop.pre_pool
         touched = loop._touched
@@ -105,9 +105,12 @@ class CycleProbe:
         run_status_function = loop._run_status_function if loop._sf_call is not None else None
         warn = loop._warn
 
+        for plan in list(plans.values()):
+            number(plan)
+
         def run_batch(plan, t):
-            nonlocal n
-            start = clock()
+            stamp(1)
+            pid, pfs, tfs, status, sent, steps = plan.profile
             append = touched.append
             loop.sim_time = t
 
@@ -121,12 +124,10 @@ class CycleProbe:
                 dp._proxy = None
                 engine_pool[key] = dp
                 append(dp)
-            record = records[n & mask]
-            record[2] = clock()
-            i = 3
+            stamp(2)
 
             # (b) preprocessing functions
-            for engine, spec, call, key in plan.pfs:
+            for engine, spec, call, key, at in pfs:
                 outputs = call() if key is None else call(engine_pool[key])
                 check_outputs(outputs, spec)
                 for dp in outputs:
@@ -136,12 +137,11 @@ class CycleProbe:
                             f'engine "{dp.engine_name}"; its outputs must be linked to engine "{engine.name}"', spec)
                     pre_pool[(dp.name, dp.engine_name)] = dp
                     append(dp)
-                record[i] = clock()
-                i += 1
+                stamp(at)
 
             # (c) transceiver functions
             try:
-                for spec, call, key in plan.tfs:
+                for spec, call, key, at in tfs:
                     outputs = call() if key is None else call(engine_pool[key])
                     if type(outputs) is not list:
                         check_outputs(outputs, spec)
@@ -153,16 +153,14 @@ class CycleProbe:
                         except KeyError:
                             unrouted[(dp.name, dp.engine_name)] = dp
                         append(dp)
-                    record[i] = clock()
-                    i += 1
+                    stamp(at)
             except DataPackRefused as refused:
                 raise FunctionError(f'"{spec.name}": {refused}', spec) from None
 
             # (d) status function
             if run_status_function is not None:
                 run_status_function()
-                record[i] = clock()
-                i += 1
+                stamp(status)
 
             # (e) send, (f) new iteration
             for external, outbox, send in plan.sends:
@@ -175,12 +173,11 @@ class CycleProbe:
             for dp in touched:
                 dp._updated = False
             touched.clear()
-            record[i] = clock()
-            i += 1
+            stamp(sent)
 
             # restart the batch engines
             ahead = None
-            for engine, timestep, step in plan.steps:
+            for engine, timestep, step, at in steps:
                 run = t - engine.time_ns + timestep
                 if run >= 0 or run == timestep:
                     engine.time_ns = step(run)
@@ -188,14 +185,10 @@ class CycleProbe:
                     warn(f'Engine "{engine.name}" is ahead of the simulation time ({engine.time_ns} ns > {t} ns); '
                          "it is not stepped in this cycle")
                     ahead = [engine] if ahead is None else ahead + [engine]
-                record[i] = clock()
-                i += 1
+                stamp(at)
             loop.sim_iteration += 1
 
-            record[0] = plan.profile_id
-            record[1] = start
-            n += 1
-            head[0] = n
+            commit(pid)
             return ahead
 
         loop._plan_for = plan_for
