@@ -31,6 +31,7 @@ typedef struct {
     Py_ssize_t slots;
     int64_t mask;       /* records - 1 (a power of two of them) */
     int64_t written;
+    int set_up;         /* init ran: a ring is pointed at its memory once, never again (not after release either) */
 } Ring;
 
 static int
@@ -143,7 +144,7 @@ Ring_init(Ring *self, PyObject *args, PyObject *kwargs)
     if (!PyArg_ParseTuple(args, "Knn", &address, &records, &slots)) {
         return -1;
     }
-    if (self->head != NULL) {
+    if (self->set_up) {
         PyErr_SetString(PyExc_TypeError, "the ring is already set up");
         return -1;
     }
@@ -151,6 +152,7 @@ Ring_init(Ring *self, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_ValueError, "a ring needs an address, a power of two of records and at least one slot");
         return -1;
     }
+    self->set_up = 1;
     self->head = (int64_t *)(uintptr_t)address;
     self->records = (double *)(self->head + 1);
     self->slots = slots;

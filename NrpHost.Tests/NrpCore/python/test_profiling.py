@@ -229,6 +229,12 @@ def test_ring_writers_refuse_what_would_leave_the_ring():
             except ValueError:
                 pass
         assert ring.head[0] == 0
+        if writer is not profiling.PythonRing:  # the native ring is pointed at its memory once
+            try:
+                w.__init__(ctypes.addressof(ring.memory), 2, 3)
+                raise AssertionError("a released native ring was set up again")
+            except TypeError:
+                pass
     try:
         profiling.PythonRing(ctypes.addressof(ctypes.c_int64()), 3, 1)
         raise AssertionError("a ring of 3 records was accepted")
