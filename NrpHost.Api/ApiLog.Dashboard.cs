@@ -19,4 +19,7 @@ internal static partial class ApiLog
 
     [LoggerMessage(534, LogLevel.Warning, "The dashboard's files were not found in {Directory}; GET / answers 404")]
     public static partial void DashboardMissing(ILogger logger, string directory);
+
+    [LoggerMessage(535, LogLevel.Warning, "Events stream of simulation {SimulationId} refused: {Limit} streams are open (NrpHost:Api:MaxEventStreams)")]
+    public static partial void EventStreamRefused(ILogger logger, int simulationId, int limit);
 }

@@ -39,6 +39,13 @@ public sealed class ApiOptions
     public int EventLogLinesPerSecond { get; set; } = 100;
 
     /// <summary>
+    /// How many <c>GET /simulation/{id}/events</c> streams may be open at once, over all clients; one more is answered
+    /// 503 with <c>Retry-After</c>. Default 100.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxEventStreams { get; set; } = 100;
+
+    /// <summary>
     /// How often an events stream sends a keep-alive comment, in seconds, so proxies do not close it. Default 15.
     /// </summary>
     [Range(1, 300)]

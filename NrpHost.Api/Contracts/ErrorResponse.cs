@@ -58,5 +58,8 @@ public sealed record ErrorResponse(
     internal static ErrorResponse StartFailed(string cause) =>
         new($"Error starting the simulation. (\"{cause}\") An exception has occurred", ServerErrorType, cause);
 
+    internal static ErrorResponse TooManyEventStreams(int limit) => new(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"Too many event streams are open ({limit}, NrpHost:Api:MaxEventStreams): close one, or follow the simulation over MQTT"), GeneralErrorType);
+
     internal static ErrorResponse Internal(string what) => new($"Internal server error: {what}", GeneralErrorType);
 }

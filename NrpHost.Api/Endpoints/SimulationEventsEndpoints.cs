@@ -29,9 +29,10 @@ internal static class SimulationEventsEndpoints
                 `log` {"level","text"} per line the script prints or logs, rate-limited; a notice {"level":"warning","text","dropped"} counts the lines left out;
                 `end` {"state"} once the simulation is stopped or failed, after which the stream closes.
                 Comments (`: keep-alive`) keep proxies from closing an idle stream.
+                At most `NrpHost:Api:MaxEventStreams` streams (100) are open at once; one more is answered 503 with `Retry-After`.
                 """)
             .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
-            .ProducesNrpErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden);
+            .ProducesNrpErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 

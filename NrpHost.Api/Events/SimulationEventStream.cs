@@ -6,6 +6,8 @@ using System.Text.Json;
 using System.IO.Pipelines;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Http.Features;
+using NrpHost.Api.Contracts;
+using NrpHost.Api.Http;
 using NrpHost.Messaging;
 using NrpHost.Simulation;
 
@@ -23,7 +25,8 @@ namespace NrpHost.Api.Events;
 /// </list>
 /// Simulation events only enqueue (a bounded queue; output lines are not queued for a client that stops reading);
 /// one loop per connection writes, so a slow client never slows a simulation. The loop ends when the simulation is
-/// final or the client goes away, and then unsubscribes.
+/// final or the client goes away, and then unsubscribes. Beyond <see cref="ApiOptions.MaxEventStreams"/> open streams
+/// a new one is answered 503 (NRP error body, <c>Retry-After: 5</c>) and subscribes to nothing.
 /// </summary>
 internal sealed class SimulationEventStream : IResult
 {
@@ -43,6 +46,7 @@ internal sealed class SimulationEventStream : IResult
     private readonly int _id;
     private readonly int _linesPerSecond;
     private readonly TimeSpan _keepAlivePeriod;
+    private readonly int _maxStreams;
     private readonly TimeProvider _time;
     private readonly EventStreamRegistry _registry;
     private readonly ILogger _logger;
@@ -58,6 +62,7 @@ internal sealed class SimulationEventStream : IResult
         _manager = manager;
         _linesPerSecond = options.EventLogLinesPerSecond;
         _keepAlivePeriod = TimeSpan.FromSeconds(options.EventKeepAliveSeconds);
+        _maxStreams = options.MaxEventStreams;
         _time = time;
         _registry = registry;
         _logger = logger;
@@ -71,6 +76,15 @@ internal sealed class SimulationEventStream : IResult
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         ArgumentNullException.ThrowIfNull(httpContext);
+        var open = _registry.TryOpen(_maxStreams);
+        if (open == 0)
+        {
+            ApiLog.EventStreamRefused(_logger, _id, _maxStreams);
+            httpContext.Response.Headers.RetryAfter = "5";
+            await NrpErrorResult.ServiceUnavailable(ErrorResponse.TooManyEventStreams(_maxStreams)).ExecuteAsync(httpContext).ConfigureAwait(false);
+            return;
+        }
+
         var response = httpContext.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "text/event-stream";
@@ -81,7 +95,7 @@ internal sealed class SimulationEventStream : IResult
         _manager.StateChanged += OnStateChanged;
         _manager.RuntimeError += OnRuntimeError;
         _manager.Output += OnOutput;
-        ApiLog.EventStreamOpened(_logger, _id, _registry.Opened());
+        ApiLog.EventStreamOpened(_logger, _id, open);
         var reason = "client disconnected";
         try
         {

@@ -174,6 +174,38 @@ public sealed class SimulationEventsTests(PythonFixture python)
     }
 
     [Fact]
+    public async Task Events_BeyondMaxEventStreams_Are503WithRetryAfter_AndSubscribeToNothing_UntilOneCloses()
+    {
+        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Api:MaxEventStreams"] = "2");
+        host.LongExperiment().Build();
+        await host.CreateAsync();
+        var registry = host.Services.GetRequiredService<EventStreamRegistry>();
+        var first = await EventStreamReader.OpenAsync(host.BaseAddress, 0);
+        await using var second = await EventStreamReader.OpenAsync(host.BaseAddress, 0);
+        await first.NextAsync();
+        await second.NextAsync();
+
+        // A client that keeps opening streams gets the NRP error body, and nothing stays open for it.
+        for (var i = 0; i < 5; i++)
+        {
+            var refused = await host.GetAsync("/simulation/0/events");
+            var error = refused.AssertNrpError(503, type: "General error");
+            Assert.StartsWith("Too many event streams are open (2, NrpHost:Api:MaxEventStreams)", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+            Assert.Equal("5", refused.Headers["Retry-After"]);
+        }
+
+        Assert.Equal(2, registry.Open);
+        Assert.Equal(200, (await host.PutStateAsync(0, "started")).Code);
+        await second.WaitForAsync(e => e.State == "started");
+
+        await first.DisposeAsync();
+        await WaitUntilAsync(() => registry.Open == 1);
+        await using var third = await EventStreamReader.OpenAsync(host.BaseAddress, 0);
+        Assert.Equal(HttpStatusCode.OK, third.Status);
+        Assert.Equal("started", (await third.NextAsync())!.State);
+    }
+
+    [Fact]
     public async Task Events_KeepAliveComments_AreSent()
     {
         await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Api:EventKeepAliveSeconds"] = "1");
