@@ -47,6 +47,7 @@ internal sealed class StepProfiler : IDisposable
     private long _lostCycles;
     private long _lostCalls;
     private long _unreadable;
+    private string? _readFailure;
     private long _flushedAt = Stopwatch.GetTimestamp();
 
     public StepProfiler(int simulationId, int cycleSlots, IReadOnlyList<string> engines, IReadOnlyList<string> functions)
@@ -101,41 +102,69 @@ internal sealed class StepProfiler : IDisposable
         _reader.Start();
     }
 
-    /// <summary>Reads what is new in the rings (also done every 5 ms by the reader thread).</summary>
+    /// <summary>
+    /// Reads what is new in the rings (also done every 5 ms by the reader thread). Never throws: what Python wrote is
+    /// the script's to forge, and a record this cannot make sense of ends the reading (<see cref="ReadFailure"/>)
+    /// instead of the host.
+    /// </summary>
     public void Poll()
     {
         lock (_lock)
         {
-            if (_disposed)
+            if (_disposed || _readFailure is not null)
             {
-                return; // the rings are freed
+                return; // the rings are freed, or reading them stopped
             }
 
-            var (calls, lostCalls) = HostRing.Take(ref _buffer);
-            _lostCalls += lostCalls;
-            var record = _buffer.AsSpan(0, calls * HostSlots);
-            var metrics = ProfileMetrics.StepDuration.Enabled;
-            for (var i = 0; i < record.Length; i += HostSlots)
+            try
             {
-                var called = Nanoseconds(record[i + 1]);
-                Measure(_host, called - Nanoseconds(record[i]), 7, metrics);
-                Measure(_runLoop, Nanoseconds(record[i + 2]) - called, 6, metrics);
+                Read();
+            }
+            catch (Exception ex)
+            {
+                _readFailure = ex.Message;
+            }
+        }
+    }
+
+    /// <summary>Why reading the rings stopped (a record that could not be read), or null.</summary>
+    public string? ReadFailure
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _readFailure;
+            }
+        }
+    }
+
+    private void Read()
+    {
+        var (calls, lostCalls) = HostRing.Take(ref _buffer);
+        _lostCalls += lostCalls;
+        var record = _buffer.AsSpan(0, calls * HostSlots);
+        var metrics = ProfileMetrics.StepDuration.Enabled;
+        for (var i = 0; i < record.Length; i += HostSlots)
+        {
+            var called = Nanoseconds(record[i + 1]);
+            Measure(_host, called - Nanoseconds(record[i]), 7, metrics);
+            Measure(_runLoop, Nanoseconds(record[i + 2]) - called, 6, metrics);
+        }
+
+        if (CycleRing is { } cycles)
+        {
+            var (count, lost) = cycles.Take(ref _buffer);
+            _lostCycles += lost;
+            for (var i = 0; i < count; i++)
+            {
+                Cycle(_buffer.AsSpan(i * cycles.Slots, cycles.Slots), metrics);
             }
 
-            if (CycleRing is { } cycles)
+            if (Stopwatch.GetElapsedTime(_flushedAt) > FlushEvery)
             {
-                var (count, lost) = cycles.Take(ref _buffer);
-                _lostCycles += lost;
-                for (var i = 0; i < count; i++)
-                {
-                    Cycle(_buffer.AsSpan(i * cycles.Slots, cycles.Slots), metrics);
-                }
-
-                if (Stopwatch.GetElapsedTime(_flushedAt) > FlushEvery)
-                {
-                    _logs?.Flush();
-                    _flushedAt = Stopwatch.GetTimestamp();
-                }
+                _logs?.Flush();
+                _flushedAt = Stopwatch.GetTimestamp();
             }
         }
     }
@@ -263,11 +292,12 @@ internal sealed class StepProfiler : IDisposable
                 record[i] = (long)BitConverter.Int64BitsToDouble(raw[i]);
             }
 
-            var functions = (int)record[1];
-            var engines = (int)record[2];
-            if (functions >= 0 && engines >= 0 && 3 + functions + engines <= record.Length
-                && ToIndices(record.Slice(3, functions), _functions.Length) is { } functionIndices
-                && ToIndices(record.Slice(3 + functions, engines), _engines.Length) is { } engineIndices)
+            // Counts as Python wrote them (a script can write any): each checked against the record before any sum.
+            var functions = record[1];
+            var engines = record[2];
+            if (functions >= 0 && engines >= 0 && functions <= record.Length - 3 && engines <= record.Length - 3 - functions
+                && ToIndices(record.Slice(3, (int)functions), _functions.Length) is { } functionIndices
+                && ToIndices(record.Slice(3 + (int)functions, (int)engines), _engines.Length) is { } engineIndices)
             {
                 _layouts[-1 - plan] = (functionIndices, engineIndices);
             }

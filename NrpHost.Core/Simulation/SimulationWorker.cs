@@ -516,6 +516,11 @@ internal sealed class SimulationWorker : IPauseGate
                 SimulationLog.TimeLogsFailed(_logger, _id, failure);
             }
 
+            if (profiler.ReadFailure is { } unread)
+            {
+                SimulationLog.ProfileNotFinished(_logger, _id, "its records stopped being read: " + unread);
+            }
+
             session.WriteToLog(table);
             if (!session.DetachProfiler())
             {

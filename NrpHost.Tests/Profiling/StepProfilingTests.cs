@@ -238,6 +238,50 @@ public sealed class StepProfilingTests(PythonFixture python)
     }
 
     [Fact]
+    public async Task AScriptThatForgesRecordsInItsRings_GetsItsOwnProfileWrong_AndNothingElse()
+    {
+        await using var api = await StartEmbeddedApiAsync();
+        File.WriteAllText(Path.Combine(api.StorageRoot, Example, "main_script.py"), """
+            def ring_of(function):
+                return next(c.cell_contents for c in function.__closure__ if getattr(c.cell_contents, "__name__", "") == "stamp").__self__
+
+            client = next(c.cell_contents for c in nrp.run_loop.__closure__ if getattr(c.cell_contents, "__name__", "") == "run_loop").__self__
+            host, cycles = ring_of(nrp.run_loop), ring_of(client._sim.loop._run_batch)
+            nrp.run_loop()
+            # layouts that claim more functions and engines than a record holds, or that do not add up in 32 bits
+            cycles.record([-1, 2**31 - 2, 1])
+            cycles.record([-2, 2**31 - 1, 2**31 - 1])
+            cycles.record([-3, -5, 2])
+            # stamps that are no time at all, for a real plan and for none
+            cycles.record([0, float("nan"), float("inf"), float("-inf"), 1e300, -1e300])
+            cycles.commit(float("nan"))
+            host.record([float("inf"), float("nan"), -1e300])
+            for _ in range(20):
+                nrp.run_loop()
+            """);
+        var id = await CreateAsync(api, """{"experimentID":"tf_exchange","profile":true}""");
+        await api.Manager.RequestStateAsync(id, SimulationState.Started);
+        await api.Manager.WaitForStateAsync(id, SimulationState.Completed, TimeSpan.FromSeconds(60));
+
+        using var response = await api.Client.GetAsync($"/simulation/{id}/profile");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var json = await response.Content.ReadFromJsonAsync<JsonElement>();
+        // the 21 real calls and cycles are all there, with what the script forged beside them (its own to get wrong)
+        Assert.True(json.GetProperty("steps").GetInt64() >= 21, json.ToString());
+        Assert.Equal(22, json.GetProperty("runLoopCalls").GetInt64());
+        Assert.Equal(SimulationState.Completed, api.Manager.Find(id)!.State);
+        await api.Manager.RequestStateAsync(id, SimulationState.Stopped);
+
+        // The host goes on: the example itself, profiled, after it.
+        File.Copy(Path.Combine(ExampleExperimentTests.RepositoryExperiments(), Example, "main_script.py"), Path.Combine(api.StorageRoot, Example, "main_script.py"), overwrite: true);
+        var next = await CreateAsync(api, """{"experimentID":"tf_exchange","profile":true}""");
+        await api.Manager.RequestStateAsync(next, SimulationState.Started);
+        await api.Manager.WaitForStateAsync(next, SimulationState.Completed, TimeSpan.FromSeconds(60));
+        var profile = api.Manager.FindProfile(next)!;
+        Assert.Equal((100, 0L), (profile.Steps, profile.LostSteps));
+    }
+
+    [Fact]
     public async Task TimeSpentPaused_IsNotCountedAsTheHostsPart()
     {
         await using var host = new CoreHost(python);
