@@ -28,14 +28,9 @@ public sealed class StepProfilingTests(PythonFixture python)
     public async Task ProfiledExample_WritesOneStepDurationLinePerStep_AndSubStepFilesInOrder_AndTheJsonMatchesThem()
     {
         await using var api = await StartEmbeddedApiAsync();
-        var id = await CreateAsync(api, """{"experimentID":"tf_exchange","profile":true}""");
-        await api.Manager.RequestStateAsync(id, SimulationState.Started);
-        await api.Manager.WaitForStateAsync(id, SimulationState.Completed, TimeSpan.FromSeconds(60));
 
         // Available after completion, until the stop.
-        using var response = await api.Client.GetAsync($"/simulation/{id}/profile");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var json = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var (id, json) = await RunProfiledExampleAsync(api);
         await api.Manager.RequestStateAsync(id, SimulationState.Stopped);
         var files = ReadTimeLogs(api.StorageRoot, json.GetProperty("timeLogs").GetString()!);
 
@@ -259,13 +254,8 @@ public sealed class StepProfilingTests(PythonFixture python)
             for _ in range(20):
                 nrp.run_loop()
             """);
-        var id = await CreateAsync(api, """{"experimentID":"tf_exchange","profile":true}""");
-        await api.Manager.RequestStateAsync(id, SimulationState.Started);
-        await api.Manager.WaitForStateAsync(id, SimulationState.Completed, TimeSpan.FromSeconds(60));
+        var (id, json) = await RunProfiledExampleAsync(api);
 
-        using var response = await api.Client.GetAsync($"/simulation/{id}/profile");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var json = await response.Content.ReadFromJsonAsync<JsonElement>();
         // the 21 real calls and cycles are all there, with what the script forged beside them (its own to get wrong)
         Assert.True(json.GetProperty("steps").GetInt64() >= 21, json.ToString());
         Assert.Equal(22, json.GetProperty("runLoopCalls").GetInt64());
@@ -274,11 +264,8 @@ public sealed class StepProfilingTests(PythonFixture python)
 
         // The host goes on: the example itself, profiled, after it.
         File.Copy(Path.Combine(ExampleExperimentTests.RepositoryExperiments(), Example, "main_script.py"), Path.Combine(api.StorageRoot, Example, "main_script.py"), overwrite: true);
-        var next = await CreateAsync(api, """{"experimentID":"tf_exchange","profile":true}""");
-        await api.Manager.RequestStateAsync(next, SimulationState.Started);
-        await api.Manager.WaitForStateAsync(next, SimulationState.Completed, TimeSpan.FromSeconds(60));
-        var profile = api.Manager.FindProfile(next)!;
-        Assert.Equal((100, 0L), (profile.Steps, profile.LostSteps));
+        var (_, next) = await RunProfiledExampleAsync(api);
+        Assert.Equal((100, 0L), (next.GetProperty("steps").GetInt64(), next.GetProperty("lostSteps").GetInt64()));
     }
 
     [Fact]
@@ -358,6 +345,17 @@ public sealed class StepProfilingTests(PythonFixture python)
         });
         ExampleExperimentTests.CopyDirectory(Path.Combine(ExampleExperimentTests.RepositoryExperiments(), Example), Path.Combine(api.StorageRoot, Example));
         return api;
+    }
+
+    /// <summary>Creates the example profiled over REST, runs it to completion, and reads its profile (200) over REST.</summary>
+    private static async Task<(int Id, JsonElement Profile)> RunProfiledExampleAsync(ApiHost api)
+    {
+        var id = await CreateAsync(api, """{"experimentID":"tf_exchange","profile":true}""");
+        await api.Manager.RequestStateAsync(id, SimulationState.Started);
+        await api.Manager.WaitForStateAsync(id, SimulationState.Completed, TimeSpan.FromSeconds(60));
+        using var response = await api.Client.GetAsync($"/simulation/{id}/profile");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (id, await response.Content.ReadFromJsonAsync<JsonElement>());
     }
 
     private static async Task<int> CreateAsync(ApiHost api, string body)
