@@ -27,6 +27,7 @@ public static class NrpHostApi
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
+        ServerDefaults.AddTo(builder.Configuration);
         configure?.Invoke(builder);
         PortInUse.Watch(builder);
 

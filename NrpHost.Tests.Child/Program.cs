@@ -94,6 +94,8 @@ static async Task<int> RestoreFailsAsync(string experiments, string work)
         {
             ["NrpHost:Storage:LocalRoot"] = experiments,
             ["NrpHost:Simulation:WorkDirectory"] = work,
+            // What is restored after a simulation is the shared interpreter's, so this needs the in-process mode.
+            ["NrpHost:Simulation:Isolation"] = "InProcess",
             ["NrpHost:Mqtt:EmbeddedPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         builder.WebHost.UseUrls("http://127.0.0.1:0");

@@ -177,7 +177,7 @@ internal static class SimulationEndpoints
             return denied;
         }
 
-        return manager.FindProfile(id) is { } profile
+        return await manager.ReadProfileAsync(id, request.HttpContext.RequestAborted).ConfigureAwait(false) is { } profile
             ? TypedResults.Ok(ProfileResponse.From(profile))
             : TypedResults.NotFound(ErrorResponse.NoProfile(id));
     }

@@ -23,6 +23,7 @@ public static class MqttStatusBuilderExtensions
         var services = builder.Services;
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MqttOptions>, MqttOptionsValidator>());
         services.TryAddSingleton<MqttPublisherIdentity>();
+        services.TryAddSingleton<DataTransferRelay>();
         services.TryAddSingleton<EmbeddedMqttBroker>();
         services.TryAddSingleton<MqttStatusPublisher>();
         services.TryAddSingleton<IMessagingHealth>(sp => sp.GetRequiredService<MqttStatusPublisher>());

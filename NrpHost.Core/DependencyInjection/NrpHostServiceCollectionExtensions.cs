@@ -38,6 +38,7 @@ public static class NrpHostServiceCollectionExtensions
         }
 
         Bind<SimulationOptions>(services, configuration, SimulationOptions.SectionName);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SimulationOptions>, SimulationOptionsValidator>());
         Bind<NrpCoreOptions>(services, configuration, NrpCoreOptions.SectionName);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NrpCoreOptions>, NrpCoreOptionsValidator>());
         Bind<LocalStorageOptions>(services, configuration, LocalStorageOptions.SectionName);
@@ -80,6 +81,7 @@ public static class NrpHostServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, PythonStartupService>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, SimulationShutdownService>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, SimulationRecoveryService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, NrpHost.Isolation.WorkerPoolService>());
         services.TryAddSingleton<IExperimentStorage, LocalExperimentStorage>();
         services.TryAddSingleton<IUserDirectory, LocalUserDirectory>();
         services.TryAddSingleton<SimulationManager>();

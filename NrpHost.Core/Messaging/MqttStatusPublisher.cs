@@ -35,6 +35,7 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
     private static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan DrainOnStop = TimeSpan.FromSeconds(2);
     private const int QueueCapacity = 1024;
+    private const int DataQueueCapacity = 4096;
 
     /// <summary>How long a broker keeps a retained state message that is not renewed (whole seconds; tests shorten it).</summary>
     internal TimeSpan RetainedStatusExpiry { get; set; } = TimeSpan.FromSeconds(10);
@@ -49,6 +50,9 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
     private readonly MqttClientOptions _clientOptions;
     private readonly IMqttClient _client;
     private readonly Channel<Outgoing> _queue;
+
+    /// <summary>Data-transfer messages relayed for simulations in worker processes: a queue of their own, so a busy stream never pushes status out.</summary>
+    private readonly Channel<Outgoing> _data;
     private readonly Lock _lock = new();
     private readonly HashSet<int> _active = [];
     private readonly CancellationTokenSource _stopping = new();
@@ -65,7 +69,8 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
         MqttPublisherIdentity identity,
         EmbeddedMqttBroker broker,
         TimeProvider time,
-        ILogger<MqttStatusPublisher> logger)
+        ILogger<MqttStatusPublisher> logger,
+        DataTransferRelay? relay = null)
     {
         _manager = manager;
         _time = time;
@@ -101,7 +106,15 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
                 MessagingMetrics.Dropped.Add(1, Kind(dropped.Kind));
                 MessagingLog.QueueFull(_logger);
             });
+        _data = Channel.CreateBounded<Outgoing>(
+            new BoundedChannelOptions(DataQueueCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+            dropped => MessagingMetrics.Dropped.Add(1, Kind(dropped.Kind)));
+        relay?.Connect(PublishData);
     }
+
+    /// <summary>Queues a data-transfer message of a simulation in a worker process (see <see cref="DataTransferRelay"/>); false when it was not taken.</summary>
+    internal bool PublishData(string topic, byte[] payload, bool retain) =>
+        Volatile.Read(ref _started) == 1 && _data.Writer.TryWrite(new Outgoing(topic, MqttTopics.Data, payload, retain));
 
     /// <summary>This publisher's MQTT client id (<see cref="MqttPublisherIdentity.ClientId"/>).</summary>
     public string ClientId => _identity.ClientId;
@@ -150,10 +163,11 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
         }
 
         var token = _stopping.Token;
-        _publishLoop = Task.Run(() => PublishLoopAsync(token), CancellationToken.None);
+        _publishLoop = Task.Run(() => PublishLoopAsync(_queue.Reader, token), CancellationToken.None);
         _loops = Task.WhenAll(
             Task.Run(() => ConnectLoopAsync(token), CancellationToken.None),
             _publishLoop,
+            Task.Run(() => PublishLoopAsync(_data.Reader, token), CancellationToken.None),
             Task.Run(() => TickLoopAsync(token), CancellationToken.None));
         return Task.CompletedTask;
     }
@@ -171,6 +185,7 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
 
         // What is queued (the final states of the simulations the host just stopped) still goes out, within a bound.
         _queue.Writer.TryComplete();
+        _data.Writer.TryComplete();
         try
         {
             await _publishLoop.WaitAsync(DrainOnStop, cancellationToken).ConfigureAwait(false);
@@ -286,9 +301,9 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
         }
     }
 
-    private async Task PublishLoopAsync(CancellationToken cancellationToken)
+    private async Task PublishLoopAsync(ChannelReader<Outgoing> queue, CancellationToken cancellationToken)
     {
-        await foreach (var message in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        await foreach (var message in queue.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             var kind = Kind(message.Kind);
             if (!_client.IsConnected)
@@ -302,7 +317,7 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
                 .WithPayload(message.Payload)
                 .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtMostOnce)
                 .WithRetainFlag(message.Retain);
-            if (message.Retain && message.Payload.Length > 0)
+            if (message.Retain && message.Payload.Length > 0 && message.Kind == MqttTopics.Status)
             {
                 builder = builder.WithMessageExpiryInterval((uint)RetainedStatusExpiry.TotalSeconds);
             }

@@ -40,6 +40,9 @@ public sealed class PythonOptions
     /// </summary>
     public bool InitializeAtStartup { get; set; }
 
+    /// <summary>An interpreter already located (by the host, for a worker process): used as it is, without looking.</summary>
+    internal PythonInstallation? Installation { get; set; }
+
     /// <summary>The folder of the shipped Python packages: <see cref="PackagesPath"/>, or <c>nrphost-python</c> next to the application.</summary>
     internal string ResolvePackagesPath() => PackagesPath is { Length: > 0 } path
         ? Path.GetFullPath(path)

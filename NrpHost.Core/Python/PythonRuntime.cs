@@ -99,6 +99,7 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
                     Version = s_version,
                     Library = running.Library,
                     Executable = running.Executable,
+                    Home = running.Home,
                     Error = s_unusable,
                 };
             }
@@ -112,7 +113,7 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
         try
         {
             var found = Locate();
-            return new PythonRuntimeStatus { State = PythonRuntimeState.NotInitialized, Library = found.Library, Executable = found.Executable };
+            return new PythonRuntimeStatus { State = PythonRuntimeState.NotInitialized, Library = found.Library, Executable = found.Executable, Home = found.Home };
         }
         catch (PythonNotAvailableException ex)
         {
@@ -136,7 +137,8 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
 
             try
             {
-                _located = PythonLocator.Locate(_options, _environment);
+                // A worker process is given what its host located; it does not ask the executable again.
+                _located = _options.Installation ?? PythonLocator.Locate(_options, _environment);
                 return _located;
             }
             catch (PythonNotAvailableException ex)
@@ -259,10 +261,25 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
     }
 
     /// <summary>
+    /// Held while one batch is taken and handed on, so that batches reach <see cref="OutputDrained"/> in the order they
+    /// were printed, and a drain returns only once what was printed before it was handed on: a script's runtime error,
+    /// reported after its thread drained, never overtakes the lines printed before it.
+    /// </summary>
+    private static readonly Lock DrainLock = new();
+
+    /// <summary>
     /// Moves buffered Python output into the registered loggers. Takes the GIL; call it from a thread that
     /// does not hold it.
     /// </summary>
     internal static void DrainOutput()
+    {
+        lock (DrainLock)
+        {
+            DrainOutputInOrder();
+        }
+    }
+
+    private static void DrainOutputInOrder()
     {
         List<(string Category, int Level, string Text)> entries;
         List<(string Category, long Count)> dropped;
@@ -312,11 +329,7 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
             sinks = [.. Sinks];
         }
 
-        foreach (var (category, count) in dropped)
-        {
-            PythonMetrics.DroppedLines.Add(count, new KeyValuePair<string, object?>("category", "NrpHost." + category));
-        }
-
+        CountDropped(dropped);
         foreach (var sink in sinks)
         {
             sink.Write(entries);
@@ -324,6 +337,15 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
         }
 
         OutputDrained?.Invoke(entries, dropped);
+    }
+
+    /// <summary>Counts the lines the rate limit held back (<c>nrphost.python.output.dropped</c>).</summary>
+    internal static void CountDropped(IEnumerable<(string Category, long Count)> dropped)
+    {
+        foreach (var (category, count) in dropped)
+        {
+            PythonMetrics.DroppedLines.Add(count, new KeyValuePair<string, object?>("category", "NrpHost." + category));
+        }
     }
 
     /// <summary>
@@ -338,11 +360,14 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
         }
     }
 
-    private void ReportDropped(List<(string Category, long Count)> dropped)
+    private void ReportDropped(List<(string Category, long Count)> dropped) => LogDropped(_loggerFactory, dropped);
+
+    /// <summary>Logs how many lines of each category the rate limit held back (also for a worker process's output).</summary>
+    internal static void LogDropped(ILoggerFactory loggerFactory, IEnumerable<(string Category, long Count)> dropped)
     {
         foreach (var (category, count) in dropped)
         {
-            LogOutputDropped(_loggerFactory.CreateLogger("NrpHost." + category), count, PythonOutputRate);
+            LogOutputDropped(loggerFactory.CreateLogger("NrpHost." + category), count, PythonOutputRate);
         }
     }
 
@@ -353,11 +378,14 @@ internal sealed partial class PythonRuntime : IPythonRuntime, IDisposable
     /// </summary>
     internal static event Action<IReadOnlyList<(string Category, int Level, string Text)>, IReadOnlyList<(string Category, long Count)>>? OutputDrained;
 
-    private void Write(List<(string Category, int Level, string Text)> entries)
+    private void Write(List<(string Category, int Level, string Text)> entries) => LogOutput(_loggerFactory, entries);
+
+    /// <summary>Logs Python output lines, each under <c>NrpHost.&lt;category&gt;</c> at its level (also for a worker process's output).</summary>
+    internal static void LogOutput(ILoggerFactory loggerFactory, IEnumerable<(string Category, int Level, string Text)> entries)
     {
         foreach (var (category, level, text) in entries)
         {
-            var logger = _loggerFactory.CreateLogger("NrpHost." + category);
+            var logger = loggerFactory.CreateLogger("NrpHost." + category);
             var logLevel = ToLogLevel(level);
             if (logger.IsEnabled(logLevel))
             {

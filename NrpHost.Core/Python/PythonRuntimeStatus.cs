@@ -17,6 +17,9 @@ public sealed record PythonRuntimeStatus
 
     /// <summary>Why Python is not usable, when it is not.</summary>
     public string? Error { get; init; }
+
+    /// <summary>The interpreter's prefix (<c>PYTHONHOME</c>) when it was learnt, so a worker process need not ask again.</summary>
+    internal string? Home { get; init; }
 }
 
 /// <summary>The life of the embedded interpreter.</summary>

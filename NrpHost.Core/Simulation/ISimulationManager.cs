@@ -46,9 +46,15 @@ public interface ISimulationManager
     /// <summary>
     /// The step-latency profile of simulation <paramref name="id"/> as it is now: null when there is no such simulation,
     /// it is not profiled (<see cref="SimulationRequest.Profile"/>, <see cref="SimulationOptions.Profile"/>), or it was
-    /// stopped (a profile is kept until then; its time logs are in the log archive).
+    /// stopped (a profile is kept until then; its time logs are in the log archive). A simulation in a worker process
+    /// gives the profile as it last sent it (at most half a second old); <see cref="ReadProfileAsync"/> asks it now.
     /// </summary>
     Profiling.StepProfile? FindProfile(int id) => null;
+
+    /// <summary>
+    /// As <see cref="FindProfile"/>, read now: it counts every step done so far, also of a simulation in a worker process.
+    /// </summary>
+    Task<Profiling.StepProfile?> ReadProfileAsync(int id, CancellationToken cancellationToken = default) => Task.FromResult(FindProfile(id));
 }
 
 /// <summary>A simulation changed state, or was just created.</summary>

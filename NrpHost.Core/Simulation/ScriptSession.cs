@@ -265,9 +265,29 @@ internal sealed partial class ScriptSession
             return value.IsNone() ? -1 : value.As<int>();
         }
 
+        bool Has(string key)
+        {
+            using var name = new PyString(key);
+            using var found = report.InvokeMethod("__contains__", name);
+            return found.IsTrue();
+        }
+
+        int? Errno()
+        {
+            if (!Has("errno"))
+            {
+                return null;
+            }
+
+            using var value = report.GetItem("errno");
+            return value.IsNone() ? null : value.As<int>();
+        }
+
         var fileName = Text("fileName");
         return new SimulationError
         {
+            ExceptionType = Has("exception") ? Text("exception") : null,
+            Errno = Errno(),
             SimulationId = _simulationId,
             Message = Text("msg"),
             ErrorType = Text("error_type"),

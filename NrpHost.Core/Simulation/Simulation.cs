@@ -10,7 +10,8 @@ namespace NrpHost.Simulation;
 
 /// <summary>
 /// One simulation, composed of three parts made by <see cref="SimulationManager"/>: its state machine (states and the
-/// pause gate, nothing else), its worker (its thread and every Python call) and its workspace (its directory). This
+/// pause gate, nothing else), its runner (where its Python runs: a thread of this process or a worker process) and its
+/// workspace (its directory). This
 /// class only puts them in order: create (stage, configure, prepare under a deadline), start, and stop or fail
 /// (stop the script, shut the client down under a deadline, archive, remove). Every path ends in a final state: any
 /// exception of any phase fails the simulation with a runtime error and the same clean-up, and a phase that overruns
@@ -24,7 +25,7 @@ internal sealed class Simulation
     private static readonly TimeSpan InterruptEvery = TimeSpan.FromMilliseconds(100);
 
     private readonly SimulationStateMachine _machine;
-    private readonly SimulationWorker _worker;
+    private readonly ISimulationRunner _runner;
     private readonly SimulationWorkspace _workspace;
     private readonly SimulationServices _services;
     private readonly ILogger _logger;
@@ -36,13 +37,14 @@ internal sealed class Simulation
     private Task? _run;
     private int _scriptStarted;
     private PathScrubber? _scrubber;
+    private volatile bool _lostReported;
 
     public Simulation(
         int id,
         SimulationRequest request,
         DateTimeOffset creationDate,
         SimulationStateMachine machine,
-        SimulationWorker worker,
+        ISimulationRunner runner,
         SimulationWorkspace workspace,
         SimulationServices services)
     {
@@ -50,10 +52,11 @@ internal sealed class Simulation
         Request = request;
         CreationDate = creationDate;
         _machine = machine;
-        _worker = worker;
+        _runner = runner;
         _workspace = workspace;
         _services = services;
         _logger = services.Logger;
+        _runner.Lost.ContinueWith(lost => OnRunnerLost(lost.Result), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
     }
 
     public int Id { get; }
@@ -68,18 +71,24 @@ internal sealed class Simulation
     public string? Directory => _workspace.Directory;
 
     /// <summary>When the script last left the pause gate (Stopwatch timestamp), 0 if never; for diagnostics.</summary>
-    public long ResumedAt => _worker.ResumedAt;
+    public long ResumedAt => _runner.ResumedAt;
 
     /// <summary>The step-latency profile while there is one (a profiled simulation, until it is stopped).</summary>
-    public Profiling.StepProfile? Profile => _worker.Profile;
+    public Profiling.StepProfile? Profile => _runner.Profile;
 
-    /// <summary>Whether its thread had to be abandoned.</summary>
-    public bool IsAbandoned => _worker.IsAbandoned;
+    /// <summary>Whether its runner had to be abandoned.</summary>
+    public bool IsAbandoned => _runner.IsAbandoned;
+
+    /// <summary>The process its Python runs in.</summary>
+    public int ProcessId => _runner.ProcessId;
+
+    /// <summary>Reads its step-latency profile now (every step so far).</summary>
+    public Task<Profiling.StepProfile?> ReadProfileAsync(CancellationToken cancellationToken) => _runner.ReadProfileAsync(cancellationToken);
 
     public SimulationSnapshot Snapshot()
     {
         var (state, realTime) = _machine.Read();
-        var steps = _worker.Steps;
+        var steps = _runner.Steps;
         var configuration = Volatile.Read(ref _configuration);
         var timestep = configuration?.SimulationTimestep ?? 0;
         var left = configuration is null ? 0 : Math.Max(0, configuration.MaxSteps - steps);
@@ -143,7 +152,12 @@ internal sealed class Simulation
 
             Volatile.Write(ref _configuration, configuration);
             _services.FaultHook?.Invoke(SimulationPhase.Python);
-            _services.Python.EnsureInitialized();
+            if (_services.Options.Isolation == Isolation.SimulationIsolation.InProcess)
+            {
+                // A worker process loads its own interpreter; only a thread of this process needs this one.
+                _services.Python.EnsureInitialized();
+            }
+
             linked.Token.ThrowIfCancellationRequested();
 
             Task<SimulationError?> prepare;
@@ -154,7 +168,7 @@ internal sealed class Simulation
                     return StoppedWhileCreating();
                 }
 
-                prepare = _worker.PrepareAsync(Setup(directory, configuration));
+                prepare = _runner.PrepareAsync(Setup(directory, configuration));
                 _prepare = prepare;
             }
 
@@ -260,7 +274,7 @@ internal sealed class Simulation
     private WorkerSetup Setup(string directory, ExperimentConfiguration configuration)
     {
         var nrpCore = _services.NrpCore;
-        var (factory, pythonPath) = NrpCoreClients.Select(nrpCore, _services.PythonPackages);
+        var (factory, pythonPath) = _services.Client;
         return new WorkerSetup(
             directory,
             _services.Options.MaxLogFileBytes,
@@ -272,41 +286,41 @@ internal sealed class Simulation
             NrpCoreOverrides.Build(Id, configuration.DataTransferEngineIndex, nrpCore.MqttBroker, nrpCore.MqttPrefix),
             pythonPath)
         {
+            SimulationId = Id,
             Profile = Request.Profile || _services.Options.Profile,
             Created = CreationDate,
         };
     }
 
-    /// <summary>Waits for the preparation; when it overruns its deadline it is interrupted and, if it still does not end, abandoned.</summary>
+    /// <summary>Waits for the preparation within its deadline (see <see cref="EndWithinAsync"/>); a report when it failed or overran.</summary>
     private async Task<SimulationError?> PrepareWithinDeadlineAsync(Task<SimulationError?> prepare)
     {
         var deadline = TimeSpan.FromSeconds(_services.Options.InitializeTimeoutSeconds);
-        if (!await Completes(prepare, deadline).ConfigureAwait(false))
+        var (end, where) = await EndWithinAsync(
+            prepare, deadline, interruptFor: TimeSpan.FromSeconds(2), thenWait: TimeSpan.Zero,
+            where => $"Initialisation did not finish within {deadline.TotalSeconds:0.#} s ({Where(where)})").ConfigureAwait(false);
+        if (end != PhaseEnd.Done && (end == PhaseEnd.Abandoned || !_machine.IsStopping))
         {
-            var where = await _worker.WhereAsync().ConfigureAwait(false);
-            if (!await InterruptUntilDoneAsync(prepare, TimeSpan.FromSeconds(2)).ConfigureAwait(false))
-            {
-                var reason = $"Initialisation did not finish within {deadline.TotalSeconds:0.#} s ({Where(where)})";
-                Abandon(reason);
-                return new SimulationError { SimulationId = Id, Message = reason, ErrorType = "Loading", FileName = where?.File ?? Request.MainScript, LineNumber = where?.Line ?? -1 };
-            }
-
-            if (!_machine.IsStopping)
-            {
-                var reason = $"Initialisation did not finish within {deadline.TotalSeconds:0.#} s and was interrupted ({Where(where)})";
-                return new SimulationError { SimulationId = Id, Message = reason, ErrorType = "Loading", FileName = where?.File ?? Request.MainScript, LineNumber = where?.Line ?? -1 };
-            }
+            var reason = end == PhaseEnd.Abandoned
+                ? $"Initialisation did not finish within {deadline.TotalSeconds:0.#} s ({Where(where)})"
+                : $"Initialisation did not finish within {deadline.TotalSeconds:0.#} s and was interrupted ({Where(where)})";
+            return new SimulationError { SimulationId = Id, Message = reason, ErrorType = "Loading", FileName = where?.File ?? Request.MainScript, LineNumber = where?.Line ?? -1 };
         }
 
         try
         {
             return await prepare.ConfigureAwait(false);
         }
-#pragma warning disable CA1031 // A host fault on the simulation thread is reported like any initialisation failure.
+        catch (Exception ex) when (ex is Python.PythonNotAvailableException or Isolation.IsolationUnavailableException)
+        {
+            // No runner could be had: the host cannot run simulations this way (reported as such, not as the script's fault).
+            throw;
+        }
+#pragma warning disable CA1031 // A host fault of the runner is reported like any initialisation failure.
         catch (Exception ex) when (!_machine.IsStopping)
 #pragma warning restore CA1031
         {
-            return ScriptSession.HostFault(Id, Request.MainScript, "Loading", ex);
+            return HostFault("Loading", ex);
         }
 #pragma warning disable CA1031 // Interrupted by a stop: the stop decides the end.
         catch (Exception ex)
@@ -315,6 +329,19 @@ internal sealed class Simulation
             SimulationLog.StoppedDuringPreparation(_logger, Id, ex.Message);
             return null;
         }
+    }
+
+    /// <summary>A report for a fault of the runner (not of the script): how a lost worker ended, or the exception.</summary>
+    private SimulationError HostFault(string errorType, Exception exception)
+    {
+        if (exception is RunnerLostException lost)
+        {
+            // Its end is the report: the stop asks the runner for nothing more.
+            _lostReported = true;
+            return new SimulationError { SimulationId = Id, Message = lost.Message, ErrorType = errorType, FileName = Request.MainScript };
+        }
+
+        return ScriptSession.HostFault(Id, Request.MainScript, errorType, exception);
     }
 
     // ------------------------------------------------------------------------------------------------ requests
@@ -366,7 +393,7 @@ internal sealed class Simulation
         Task<ScriptOutcome> run;
         lock (_lock)
         {
-            run = _worker.RunAsync();
+            run = _runner.RunAsync();
             _run = run;
         }
 
@@ -388,13 +415,20 @@ internal sealed class Simulation
             if (!_machine.IsStopping)
             {
                 SimulationLog.ScriptHostFault(_logger, Id, error);
-                _ = FailAsync(ScriptSession.HostFault(Id, Request.MainScript, "Runtime", error));
+                _ = FailAsync(HostFault("Runtime", error));
             }
 
             return;
         }
 
         outcome = run.Result;
+        if (outcome.Failed && outcome.Error is { } limit && !outcome.Stopped)
+        {
+            // It passed a limit of its process: that ends the simulation as failed, not completed.
+            SimulationLog.ScriptFault(_logger, Id, limit.ErrorType, limit.Message, limit.FileName, limit.LineNumber);
+            _ = FailAsync(limit);
+            return;
+        }
 
         if (outcome.Error is { } fault)
         {
@@ -415,16 +449,30 @@ internal sealed class Simulation
         }
     }
 
+    /// <summary>The runner ended on its own (a worker process died): the simulation fails with how it ended, unless it is ending anyway.</summary>
+    private void OnRunnerLost(string reason)
+    {
+        if (_machine.IsStopping || _machine.State.IsFinal())
+        {
+            return;
+        }
+
+        SimulationLog.RunnerLost(_logger, Id, reason);
+        _ = FailAsync(new SimulationError { SimulationId = Id, Message = reason, ErrorType = "Runtime", FileName = Request.MainScript }, runnerLost: true);
+    }
+
     // ------------------------------------------------------------------------------------------------ stop and fail
 
     /// <summary>Fails the simulation (after a failed creation); null when it did, the stop's result when a stop already owned the end.</summary>
-    private async Task<StateChangeResult?> FailAsync(SimulationError report)
+    private async Task<StateChangeResult?> FailAsync(SimulationError report, bool runnerLost = false)
     {
         if (!_machine.TryBeginStop())
         {
             return await _stopped.Task.ConfigureAwait(false);
         }
 
+        // The report says how the runner ended: the stop does not ask it for anything any more.
+        _lostReported |= runnerLost;
         var result = await StopAsync(SimulationState.Failed, report).ConfigureAwait(false);
         _stopped.TrySetResult(result);
         return null;
@@ -458,6 +506,9 @@ internal sealed class Simulation
             failure = $"Unexpected {ex.GetType().Name} while stopping the simulation: {ex.Message}";
             SimulationLog.StopFault(_logger, Id, ex);
         }
+
+        // Nothing the simulation started may still write into its directory while it is archived.
+        await _runner.EndAsync().ConfigureAwait(false);
 
         if (failure is not null)
         {
@@ -494,7 +545,7 @@ internal sealed class Simulation
     /// </summary>
     private async Task<string?> EndScriptAsync()
     {
-        if (_worker.IsAbandoned)
+        if (_runner.IsAbandoned)
         {
             return null;
         }
@@ -505,43 +556,34 @@ internal sealed class Simulation
             busy = Task.WhenAll(new[] { _prepare, _run }.OfType<Task>());
         }
 
-        if (await Completes(busy, TimeSpan.FromMilliseconds(_services.Options.StopGraceMilliseconds)).ConfigureAwait(false)
-            || await InterruptUntilDoneAsync(busy, InterruptEvery * InterruptAttempts).ConfigureAwait(false))
-        {
-            return null;
-        }
-
         var abandonAfter = TimeSpan.FromMilliseconds(_services.Options.AbandonAfterMilliseconds);
-        if (await Completes(busy, abandonAfter).ConfigureAwait(false))
-        {
-            return null;
-        }
-
-        var where = await _worker.WhereAsync().ConfigureAwait(false);
-        var reason = $"The simulation's script did not end when asked and was abandoned after {abandonAfter.TotalSeconds:0.#} s ({Where(where)})";
-        Abandon(reason);
-        return reason;
+        var (end, where) = await EndWithinAsync(
+            busy, TimeSpan.FromMilliseconds(_services.Options.StopGraceMilliseconds), InterruptEvery * InterruptAttempts, abandonAfter,
+            where => $"The simulation's script did not end when asked and was abandoned after {abandonAfter.TotalSeconds:0.#} s ({Where(where)})").ConfigureAwait(false);
+        return end == PhaseEnd.Abandoned
+            ? $"The simulation's script did not end when asked and was abandoned after {abandonAfter.TotalSeconds:0.#} s ({Where(where)})"
+            : null;
     }
 
-    /// <summary>Shuts the client down on the simulation thread within the deadline. Null when done (an error of the client's own is only logged).</summary>
+    /// <summary>
+    /// Shuts the client down within the deadline. Null when done (an error of the client's own is only logged); else
+    /// what went wrong, unless that was already reported (a runner lost before the stop).
+    /// </summary>
     private async Task<string?> ShutdownClientAsync()
     {
-        if (_worker.IsAbandoned)
+        if (_runner.IsAbandoned || _lostReported)
         {
             return null;
         }
 
-        var shutdown = _worker.ShutdownAsync();
+        var shutdown = _runner.ShutdownAsync();
         var deadline = TimeSpan.FromSeconds(_services.Options.ShutdownTimeoutSeconds);
-        if (!await Completes(shutdown, deadline).ConfigureAwait(false))
+        var (end, where) = await EndWithinAsync(
+            shutdown, deadline, interruptFor: TimeSpan.FromSeconds(1), thenWait: TimeSpan.Zero,
+            where => $"{Who(where)} did not finish shutdown() within {deadline.TotalSeconds:0.#} s and was abandoned").ConfigureAwait(false);
+        if (end == PhaseEnd.Abandoned)
         {
-            var where = await _worker.WhereAsync().ConfigureAwait(false);
-            if (!await InterruptUntilDoneAsync(shutdown, TimeSpan.FromSeconds(1)).ConfigureAwait(false))
-            {
-                var reason = $"{Who(where)} did not finish shutdown() within {deadline.TotalSeconds:0.#} s and was abandoned";
-                Abandon(reason);
-                return reason;
-            }
+            return $"{Who(where)} did not finish shutdown() within {deadline.TotalSeconds:0.#} s and was abandoned";
         }
 
         try
@@ -561,16 +603,60 @@ internal sealed class Simulation
         {
             // The worker was abandoned earlier; there was nothing to shut down.
         }
+        catch (RunnerLostException lost)
+        {
+            // Its process ended during the stop: that is how the simulation ended.
+            SimulationLog.ClientShutdownFailed(_logger, Id, lost.Message);
+            return lost.Message;
+        }
 #pragma warning disable CA1031 // The host failed to shut the client down (not the client's own error): the simulation fails, cleaned up.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
             SimulationLog.ClientShutdownFailed(_logger, Id, ex.Message);
-            RestoreHostDirectory();
             return $"Shutting the nrp-core client down failed unexpectedly ({ex.GetType().Name}: {ex.Message})";
         }
 
         return null;
+    }
+
+    /// <summary>How a phase given a deadline ended (<see cref="EndWithinAsync"/>).</summary>
+    private enum PhaseEnd
+    {
+        /// <summary>It ended on its own within the first wait.</summary>
+        Done,
+
+        /// <summary>It ended after the stop signal was raised in it.</summary>
+        Interrupted,
+
+        /// <summary>It did not end: the runner was abandoned.</summary>
+        Abandoned,
+    }
+
+    /// <summary>
+    /// The one fault path of every phase that runs the experiment's code (preparing, running, shutting down): waits for
+    /// <paramref name="work"/> up to <paramref name="wait"/>; then notes where the script is and raises the stop signal in
+    /// it every 100 ms for <paramref name="interruptFor"/>; then waits <paramref name="thenWait"/> more; then abandons the
+    /// runner with the reason <paramref name="abandonReason"/> gives. Also returns where the script was, when asked.
+    /// </summary>
+    private async Task<(PhaseEnd End, CodeLocation? Where)> EndWithinAsync(
+        Task work, TimeSpan wait, TimeSpan interruptFor, TimeSpan thenWait, Func<CodeLocation?, string> abandonReason)
+    {
+        if (await Completes(work, wait).ConfigureAwait(false))
+        {
+            return (PhaseEnd.Done, null);
+        }
+
+        var where = await _runner.WhereAsync().ConfigureAwait(false);
+        if (await InterruptUntilDoneAsync(work, interruptFor).ConfigureAwait(false)
+            || (thenWait > TimeSpan.Zero && await Completes(work, thenWait).ConfigureAwait(false)))
+        {
+            return (PhaseEnd.Interrupted, where);
+        }
+
+        where = await _runner.WhereAsync().ConfigureAwait(false) ?? where;
+        Abandon(abandonReason(where));
+        return (PhaseEnd.Abandoned, where);
     }
 
     /// <summary>Reports what the simulation left behind, and takes the interpreter out of service when it could not be restored.</summary>
@@ -599,7 +685,7 @@ internal sealed class Simulation
         var until = _services.Time.GetTimestamp();
         do
         {
-            await _worker.TryInterruptAsync().ConfigureAwait(false);
+            await _runner.TryInterruptAsync().ConfigureAwait(false);
             if (await Completes(work, InterruptEvery).ConfigureAwait(false))
             {
                 return true;
@@ -610,13 +696,23 @@ internal sealed class Simulation
         return work.IsCompleted;
     }
 
-    /// <summary>Gives up on the simulation's thread: it keeps running until its blocking call returns, and touches nothing when it does.</summary>
+    /// <summary>
+    /// Gives up on the runner: a thread of this process keeps running until its blocking call returns and touches nothing
+    /// when it does; a worker process is killed with everything it started.
+    /// </summary>
     private void Abandon(string reason)
     {
-        SimulationLog.WorkerAbandoned(_logger, Id, reason);
-        _worker.Abandon();
-        RestoreHostDirectory();
-        _services.Events.ScriptAbandoned(Id);
+        if (_runner.ProcessId == Environment.ProcessId)
+        {
+            SimulationLog.WorkerAbandoned(_logger, Id, reason);
+            _services.Events.ScriptAbandoned(Id);
+        }
+        else
+        {
+            SimulationLog.WorkerProcessKilled(_logger, Id, reason, _runner.ProcessId);
+        }
+
+        _runner.Abandon();
     }
 
     /// <summary>Archives the logs and removes the directory; null when that went as expected, else what went wrong.</summary>
@@ -662,23 +758,7 @@ internal sealed class Simulation
     private IEnumerable<string> ArchiveFolders()
     {
         IEnumerable<string> folders = Volatile.Read(ref _configuration)?.ArchiveFolders ?? [];
-        return _worker.TimeLogsFolder is { } timeLogs ? folders.Append(timeLogs) : folders;
-    }
-
-    /// <summary>
-    /// An abandoned thread never gets to put the process's current directory back (it set it to its own); the host
-    /// takes it back, so nothing else depends on a folder that belongs to a failed simulation.
-    /// </summary>
-    private void RestoreHostDirectory()
-    {
-        try
-        {
-            System.IO.Directory.SetCurrentDirectory(_services.HostDirectory);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            SimulationLog.CurrentDirectoryNotRestored(_logger, Id, _services.HostDirectory, ex.Message);
-        }
+        return _runner.TimeLogsFolder is { } timeLogs ? folders.Append(timeLogs) : folders;
     }
 
     // ------------------------------------------------------------------------------------------------ helpers

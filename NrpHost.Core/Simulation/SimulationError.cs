@@ -26,6 +26,12 @@ public sealed record SimulationError
     /// <summary>The text of that line, empty when unknown.</summary>
     public string LineText { get; init; } = string.Empty;
 
+    /// <summary>The Python exception's type name, when the fault was one (not part of the wire format).</summary>
+    internal string? ExceptionType { get; init; }
+
+    /// <summary>The <c>OSError</c>'s errno, when the fault was one (not part of the wire format).</summary>
+    internal int? Errno { get; init; }
+
     /// <summary>
     /// <see cref="Message"/> followed by where it happened, <c>(main_script.py, line 3)</c>, so a message read alone
     /// (the REST answer to a failed create, a log line) names the experiment file and line.

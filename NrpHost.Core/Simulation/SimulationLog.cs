@@ -56,9 +56,6 @@ internal static partial class SimulationLog
     [LoggerMessage(EventId = 116, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: Python output could not be drained: {Reason}")]
     public static partial void OutputDrainFailed(ILogger logger, int simulationId, string reason);
 
-    [LoggerMessage(EventId = 118, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: the current directory could not be set back to {Directory}: {Reason}")]
-    public static partial void CurrentDirectoryNotRestored(ILogger logger, int simulationId, string directory, string reason);
-
     [LoggerMessage(EventId = 117, Level = LogLevel.Error, Message = "A handler of simulation events threw")]
     public static partial void EventHandlerFailed(ILogger logger, Exception exception);
 
@@ -106,4 +103,13 @@ internal static partial class SimulationLog
 
     [LoggerMessage(EventId = 143, Level = LogLevel.Warning, Message = "Simulation {SimulationId} is profiled with Python's stamps: NrpHost was built without its native stamps (no C compiler or CPython headers at build time), so each profiled step costs about three times as much. Install gcc and libpython3-dev and rebuild")]
     public static partial void ProfilePythonStamps(ILogger logger, int simulationId);
+
+    [LoggerMessage(EventId = 144, Level = LogLevel.Error, Message = "Simulation {SimulationId}: {Reason}")]
+    public static partial void RunnerLost(ILogger logger, int simulationId, string reason);
+
+    [LoggerMessage(EventId = 145, Level = LogLevel.Error, Message = "Simulation {SimulationId}: {Reason}. Its worker process {ProcessId} and every process it started are killed, and the simulation is failed")]
+    public static partial void WorkerProcessKilled(ILogger logger, int simulationId, string reason, int processId);
+
+    [LoggerMessage(EventId = 118, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: the current directory could not be set back to {Directory}: {Reason}")]
+    public static partial void CurrentDirectoryNotRestored(ILogger logger, int simulationId, string directory, string reason);
 }

@@ -37,6 +37,34 @@ internal sealed partial class SimulationManager
         }
     }
 
+    /// <summary>
+    /// Output of a simulation's worker process: every line is that simulation's, whatever category the worker claims
+    /// (it runs the script's code); logged as in-process output is, then raised as <see cref="Output"/>.
+    /// </summary>
+    private void OnWorkerOutput(int id, Isolation.WorkerOutput output)
+    {
+        var category = OutputCategoryPrefix + id.ToString(CultureInfo.InvariantCulture);
+        var lines = output.Lines.Select(l => (category, l.Level, l.Text)).ToList();
+        var dropped = output.Dropped.Count == 0 ? [] : new List<(string, long)> { (category, output.Dropped.Sum(d => Math.Max(0, d.Count))) };
+        PythonRuntime.LogOutput(_loggerFactory, lines);
+        PythonRuntime.CountDropped(dropped);
+        PythonRuntime.LogDropped(_loggerFactory, dropped);
+        if (Output is null)
+        {
+            return;
+        }
+
+        foreach (var (_, level, text) in lines)
+        {
+            Raise(Output, new SimulationOutputEventArgs(id, PythonRuntime.ToLogLevel(level), text));
+        }
+
+        foreach (var (_, count) in dropped)
+        {
+            Raise(Output, new SimulationOutputEventArgs(id, count));
+        }
+    }
+
     private int? OwnSimulation(string category) =>
         category.StartsWith(OutputCategoryPrefix, StringComparison.Ordinal) &&
         int.TryParse(category.AsSpan(OutputCategoryPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var id) &&

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using NrpHost.Hosting;
+using NrpHost.Isolation;
+using NrpHost.Messaging;
 using NrpHost.NrpCore;
 using NrpHost.Python;
 using NrpHost.Storage;
@@ -18,6 +20,9 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
     private readonly SortedList<int, Simulation> _simulations = [];
     private readonly SimulationServices _services;
     private readonly ILogger _logger;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly WorkerPool? _pool;
+    private readonly DataTransferRelay? _relay;
     private int _nextId;
     private int _abandoned;
 
@@ -31,9 +36,12 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
         ILoggerFactory loggerFactory,
         IOptions<ProxyStorageOptions>? storageOptions = null,
         SimulationFaultInjection? faults = null,
-        IOptions<HostIdentityOptions>? hostIdentity = null)
+        IOptions<HostIdentityOptions>? hostIdentity = null,
+        DataTransferRelay? relay = null)
     {
         _logger = loggerFactory.CreateLogger("NrpHost.Simulation");
+        _loggerFactory = loggerFactory;
+        _relay = relay;
         var workDirectory = Path.GetFullPath(options.Value.WorkDirectory is { Length: > 0 } configured
             ? configured
             : Path.Combine(Path.GetTempPath(), "nrphost"));
@@ -49,7 +57,7 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
             Time = time,
             Logger = _logger,
             WorkDirectory = workDirectory,
-            HostDirectory = Directory.GetCurrentDirectory(),
+            Client = NrpCoreClients.Select(nrpCore.Value, pythonOptions.Value.ResolvePackagesPath()),
             Events = this,
             UnsentLogsDirectory = storageOptions?.Value.UnsentLogsDirectory is { Length: > 0 } unsent
                 ? Path.GetFullPath(unsent)
@@ -57,7 +65,61 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
             FaultHook = faults?.Hook,
             HostId = HostIds.Resolve(hostIdentity?.Value.HostId),
         };
+        _pool = CreatePool(options.Value, python, pythonOptions.Value, storage);
     }
+
+    /// <summary>
+    /// The worker processes of the <see cref="SimulationIsolation.Process"/> and <see cref="SimulationIsolation.Sandbox"/>
+    /// modes (null in-process). The host becomes the subreaper of what its workers leave behind; a sandboxed worker
+    /// sees neither the other simulations' directories nor the experiment store.
+    /// </summary>
+    private WorkerPool? CreatePool(SimulationOptions options, IPythonRuntime python, PythonOptions pythonOptions, IExperimentStorage storage)
+    {
+        if (options.Isolation == SimulationIsolation.InProcess)
+        {
+            if (options.Limits.Any)
+            {
+                IsolationLog.LimitsIgnored(_logger);
+            }
+
+            IsolationLog.Mode(_logger, options.Isolation, "each simulation's Python runs on a thread of this process");
+            return null;
+        }
+
+        if (OperatingSystem.IsLinux())
+        {
+            Libc.BecomeSubreaper();
+        }
+
+        var hidden = new List<string> { _services.WorkDirectory, _services.UnsentLogsDirectory };
+        if (storage is LocalExperimentStorage local)
+        {
+            hidden.Add(local.Root);
+        }
+
+        var paths = new SandboxPaths(hidden, _services.Client.PythonPath);
+        var embedded = _services.NrpCore.Mode == NrpCoreMode.Embedded ? _services.Client.PythonPath[0] : null;
+        var launcher = new WorkerLauncher(options, python, pythonOptions.ResolvePackagesPath(), embedded, paths, () => _relay is not null, _loggerFactory);
+        var pool = new WorkerPool(launcher, options, _logger);
+        if (pool.Unavailable is { } reason)
+        {
+            IsolationLog.Unavailable(_logger, options.Isolation, reason);
+        }
+        else
+        {
+            IsolationLog.Mode(_logger, options.Isolation, options.Isolation == SimulationIsolation.Sandbox
+                ? "each simulation's Python runs in a worker process of its own, inside bubblewrap"
+                : "each simulation's Python runs in a worker process of its own" + (options.Worker.WarmSpare ? ", with one warm spare" : string.Empty));
+        }
+
+        return pool;
+    }
+
+    /// <summary>Where simulations run: in-process, or the worker processes (and whether they can run here).</summary>
+    internal WorkerPool? Workers => _pool;
+
+    /// <summary>Starts the warm spare worker, if the isolation mode keeps one.</summary>
+    internal void WarmUp() => _pool?.WarmUp();
 
     public event EventHandler<SimulationStateChangedEventArgs>? StateChanged;
 
@@ -86,6 +148,15 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
         if (string.IsNullOrWhiteSpace(request.ExperimentId))
         {
             return new CreateSimulationResult { Status = CreateSimulationStatus.Invalid, Message = "experimentID not given." };
+        }
+
+        if (_pool?.Unavailable is { } unavailable)
+        {
+            return new CreateSimulationResult
+            {
+                Status = CreateSimulationStatus.Unavailable,
+                Message = $"Simulations cannot run in {_services.Options.Isolation} isolation on this host: {unavailable}",
+            };
         }
 
         if (_services.Python.GetStatus() is { State: PythonRuntimeState.Failed } python)
@@ -180,13 +251,20 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
         }
     }
 
-    /// <summary>A simulation from its three parts: the worker is the pause gate its state machine moves.</summary>
+    /// <summary>A simulation from its three parts: the runner is the pause gate its state machine moves.</summary>
     private Simulation Compose(int id, SimulationRequest request)
     {
-        var worker = new SimulationWorker(id, _logger, _services.FaultHook);
-        var machine = new SimulationStateMachine(_services.Time, worker);
+        ISimulationRunner runner = _pool is null
+            ? new SimulationWorker(id, _logger, _services.FaultHook)
+            : new ProcessRunner(id, _pool, new ProcessRunnerContext(
+                OnWorkerOutput,
+                _relay is null ? null : _relay.Publish,
+                MqttTopics.Base(_services.NrpCore.MqttPrefix, id),
+                new HashSet<string> { MqttTopics.Status, MqttTopics.RuntimeError },
+                _logger));
+        var machine = new SimulationStateMachine(_services.Time, runner);
         var workspace = new SimulationWorkspace(id, request, _services);
-        return new Simulation(id, request, _services.Time.GetLocalNow(), machine, worker, workspace, _services);
+        return new Simulation(id, request, _services.Time.GetLocalNow(), machine, runner, workspace, _services);
     }
 
     public SimulationSnapshot? Find(int id) => FindSimulation(id)?.Snapshot();
@@ -211,6 +289,12 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
     }
 
     public Profiling.StepProfile? FindProfile(int id) => FindSimulation(id)?.Profile;
+
+    public Task<Profiling.StepProfile?> ReadProfileAsync(int id, CancellationToken cancellationToken = default) =>
+        FindSimulation(id) is { } simulation ? simulation.ReadProfileAsync(cancellationToken) : Task.FromResult<Profiling.StepProfile?>(null);
+
+    /// <summary>The process a simulation's Python runs in (this one's in-process); 0 when unknown.</summary>
+    internal int ProcessOf(int id) => FindSimulation(id)?.ProcessId ?? 0;
 
     /// <summary>When the simulation's script last left the pause gate (Stopwatch timestamp, 0 if never).</summary>
     internal long ResumedAt(int id) => FindSimulation(id)?.ResumedAt ?? 0;
@@ -270,12 +354,16 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
         }
     }
 
-    /// <summary>Stops every simulation that is not final yet (host shutdown).</summary>
-    public ValueTask DisposeAsync()
+    /// <summary>Stops every simulation that is not final yet (host shutdown), then the spare worker.</summary>
+    public async ValueTask DisposeAsync()
     {
         SimulationMetrics.Untrack(this);
         PythonRuntime.OutputDrained -= OnPythonOutput;
-        return new ValueTask(StopAllAsync());
+        await StopAllAsync().ConfigureAwait(false);
+        if (_pool is not null)
+        {
+            await _pool.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>Stops every simulation that is not final yet.</summary>

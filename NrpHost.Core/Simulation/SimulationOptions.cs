@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using NrpHost.Isolation;
 
 namespace NrpHost.Simulation;
 
@@ -14,6 +15,19 @@ public sealed class SimulationOptions
     /// </summary>
     [Range(1, 64)]
     public int MaxActiveSimulations { get; set; } = 1;
+
+    /// <summary>
+    /// Where each simulation's Python runs: <see cref="SimulationIsolation.InProcess"/> (the library's default),
+    /// <see cref="SimulationIsolation.Process"/> (a worker process per simulation; the server's default) or
+    /// <see cref="SimulationIsolation.Sandbox"/> (that worker inside bubblewrap).
+    /// </summary>
+    public SimulationIsolation Isolation { get; set; } = SimulationIsolation.InProcess;
+
+    /// <summary>Limits of each simulation's worker process (<see cref="SimulationIsolation.Process"/> and <see cref="SimulationIsolation.Sandbox"/> only).</summary>
+    public SimulationLimits Limits { get; set; } = new();
+
+    /// <summary>How worker processes are started (<see cref="SimulationIsolation.Process"/> and <see cref="SimulationIsolation.Sandbox"/> only).</summary>
+    public WorkerOptions Worker { get; set; } = new();
 
     /// <summary>Where per-simulation directories are made. Default: <c>nrphost</c> under the system temp folder.</summary>
     public string? WorkDirectory { get; set; }

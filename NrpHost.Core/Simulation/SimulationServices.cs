@@ -26,8 +26,8 @@ internal sealed class SimulationServices
     /// <summary>Where simulation directories are made (absolute).</summary>
     public required string WorkDirectory { get; init; }
 
-    /// <summary>The process's current directory at start-up, given back after an abandoned script.</summary>
-    public required string HostDirectory { get; init; }
+    /// <summary>The nrp-core client factory and the folders it comes from (absolute), resolved once at start-up.</summary>
+    public required (string Factory, IReadOnlyList<string> PythonPath) Client { get; init; }
 
     public required ISimulationEventSink Events { get; init; }
 

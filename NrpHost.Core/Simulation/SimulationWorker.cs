@@ -33,7 +33,8 @@ internal enum WorkerPhase
 /// <summary>How the script ended.</summary>
 /// <param name="Stopped">It ended because of a stop.</param>
 /// <param name="Error">Its fault, if any.</param>
-internal readonly record struct ScriptOutcome(bool Stopped, SimulationError? Error);
+/// <param name="Failed">The fault ends the simulation as failed, not completed (it passed a limit of its process).</param>
+internal readonly record struct ScriptOutcome(bool Stopped, SimulationError? Error, bool Failed = false);
 
 /// <summary>How the shutdown went: the client's own error, if any, and what closing the session found (null when it was not closed).</summary>
 internal sealed record ShutdownReport(string? ClientError, SessionCloseReport? Closed);
@@ -50,6 +51,9 @@ internal sealed record WorkerSetup(
     string Overrides,
     IReadOnlyList<string> PythonPath)
 {
+    /// <summary>The simulation.</summary>
+    public int SimulationId { get; init; }
+
     /// <summary>Whether the steps are profiled (see <see cref="StepProfiler"/>).</summary>
     public bool Profile { get; init; }
 
@@ -70,7 +74,7 @@ internal sealed record WorkerSetup(
 /// worker never touches the session again and never frees its control block, because Python may still use it.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The control block is freed by the thread once Python's view of it is released (never when abandoned), and the gate may still be waited on by an abandoned thread.")]
-internal sealed class SimulationWorker : IPauseGate
+internal sealed class SimulationWorker : ISimulationRunner
 {
     /// <summary>How long a host call waits for the GIL before giving up (a thread may hold it inside C code).</summary>
     private static readonly TimeSpan GilTimeout = TimeSpan.FromSeconds(1);
@@ -104,6 +108,7 @@ internal sealed class SimulationWorker : IPauseGate
         _id = id;
         _logger = logger;
         _phaseHook = faultHook;
+        Interlocked.CompareExchange(ref s_startDirectory, Directory.GetCurrentDirectory(), null);
         _faultHook = faultHook is null ? null : () => faultHook(PhaseName(_phase));
     }
 
@@ -111,6 +116,12 @@ internal sealed class SimulationWorker : IPauseGate
 
     /// <summary>Whether the worker was given up on (its thread may still run Python).</summary>
     public bool IsAbandoned => _abandoned;
+
+    /// <summary>This process: the thread runs in it.</summary>
+    public int ProcessId => Environment.ProcessId;
+
+    /// <summary>A thread of this process never ends on its own outside a command.</summary>
+    public Task<string> Lost { get; } = new TaskCompletionSource<string>().Task;
 
     /// <summary>Completes when the thread has ended (never for an abandoned worker whose thread stays blocked).</summary>
     public Task Ended => _ended.Task;
@@ -146,6 +157,11 @@ internal sealed class SimulationWorker : IPauseGate
 
     /// <summary>The profile's time-log folder (relative to the simulation directory), kept after the profile ends.</summary>
     public string? TimeLogsFolder => Volatile.Read(ref _timeLogs);
+
+    public Task<StepProfile?> ReadProfileAsync(CancellationToken cancellationToken) => Task.FromResult(Profile);
+
+    /// <summary>Nothing is left once the thread has ended with <see cref="ShutdownAsync"/>.</summary>
+    public Task EndAsync() => Task.CompletedTask;
 
     /// <summary>When the script last left the pause gate (Stopwatch timestamp), 0 if never.</summary>
     public long ResumedAt
@@ -280,6 +296,7 @@ internal sealed class SimulationWorker : IPauseGate
     public void Abandon()
     {
         _abandoned = true;
+        LeaveDirectory();
         if (Interlocked.Exchange(ref _profiler, null) is { } profiler)
         {
             // Its rings stay allocated (the abandoned thread may still write them); the files get what was read.
@@ -305,6 +322,37 @@ internal sealed class SimulationWorker : IPauseGate
             return true;
         });
     }
+
+    /// <summary>
+    /// The session made the simulation directory the process's current directory (as nrp-core runs experiments); an
+    /// abandoned thread never gets to give it back, so the worker does, to where the process started, when it is still
+    /// there: nothing of the embedding application is left in a folder that is about to be removed.
+    /// </summary>
+    private void LeaveDirectory()
+    {
+        if (_setup is not { } setup)
+        {
+            return;
+        }
+
+        try
+        {
+            var current = Directory.GetCurrentDirectory();
+            if (current == setup.Directory || current.StartsWith(setup.Directory + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            {
+                Directory.SetCurrentDirectory(StartDirectory);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            SimulationLog.CurrentDirectoryNotRestored(_logger, _id, StartDirectory, ex.Message);
+        }
+    }
+
+    /// <summary>The process's current directory when the first in-process simulation was made (before any script ran).</summary>
+    private static string? s_startDirectory;
+
+    private static string StartDirectory => s_startDirectory ?? "/";
 
     private Task<T> Post<T>(WorkerPhase phase, Func<T> work)
     {

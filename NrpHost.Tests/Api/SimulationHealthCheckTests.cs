@@ -7,9 +7,13 @@ namespace NrpHost.Tests.Api;
 public sealed class SimulationHealthCheckTests(PythonFixture python)
 {
     [Fact]
-    public async Task Health_AfterAScriptWasAbandoned_IsDegradedAndSaysToRestart()
+    public async Task Health_AfterAnInProcessScriptWasAbandoned_IsDegradedAndSaysToRestart()
     {
-        await using var host = await ApiHost.StartAsync(python, settings: s => s["NrpHost:Simulation:AbandonAfterMilliseconds"] = "300");
+        await using var host = await ApiHost.StartAsync(python, settings: s =>
+        {
+            s["NrpHost:Simulation:AbandonAfterMilliseconds"] = "300";
+            s["NrpHost:Simulation:Isolation"] = "InProcess";
+        });
         host.Experiment().WithScript("import time\nnrp.run_loop()\ntime.sleep(20)\n").Build();
         await host.CreateAsync();
         Assert.Equal("healthy", (await ChecksAsync(host)).GetProperty("simulations").GetProperty("status").GetString());

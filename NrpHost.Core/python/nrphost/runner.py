@@ -438,7 +438,11 @@ class Session:
                     file_name = os.path.relpath(path, self.directory)
                     line = lineno
                     text = linecache.getline(path, lineno).strip()
-        return _report(error_type, msg if msg is not None else str(err), file_name, line, offset, text)
+        report = _report(error_type, msg if msg is not None else str(err), file_name, line, offset, text)
+        # What the host needs to tell a limit of the simulation's process from any other fault.
+        report["exception"] = type(err).__name__
+        report["errno"] = getattr(err, "errno", None) if isinstance(err, OSError) else None
+        return report
 
     def _inside(self, path):
         return _inside(self.directory, path)

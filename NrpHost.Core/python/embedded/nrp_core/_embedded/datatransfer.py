@@ -29,7 +29,7 @@ import struct
 import sys
 import time
 
-from .mqtt import MqttPublisher, parse_broker, unique_client_id, valid_topic
+from .mqtt import make_publisher, parse_broker, unique_client_id, valid_topic
 from .protobuf import DataPackMessage, DataPackIdentifierMessage, Message, pack_any
 
 __all__ = ["DataTransferEngine", "DataPackRefused", "MQTT_BASE"]
@@ -276,8 +276,8 @@ class DataTransferEngine:
         wants_network = any(network for _, _, network in self._dumps)
         if wants_network:
             host, port = self.broker
-            self.publisher = MqttPublisher(host, port, unique_client_id(),
-                                           lambda m: self.warn(f'DataTransfer engine "{self.name}": {m}'))
+            self.publisher = make_publisher(host, port, unique_client_id(),
+                                            lambda m: self.warn(f'DataTransfer engine "{self.name}": {m}'))
             self.publisher.on_reconnect = self._publish_topics
             if not self.publisher.connect():
                 # as nrp-core: without a broker the engine hands the bare data to its streams

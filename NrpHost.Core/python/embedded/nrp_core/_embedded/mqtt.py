@@ -24,7 +24,7 @@ import socket
 import struct
 import time
 
-__all__ = ["MqttPublisher", "parse_broker", "valid_topic"]
+__all__ = ["MqttPublisher", "RelayPublisher", "make_publisher", "parse_broker", "set_relay", "valid_topic"]
 
 KEEP_ALIVE = 60
 SEND_TIMEOUT = 1.0
@@ -42,6 +42,46 @@ _CONNACK_CODES = {
     4: "bad user name or password",
     5: "not authorised",
 }
+
+
+# When the host runs the simulation in a worker process of its own, it publishes for the engine on its own MQTT
+# connection (a sandboxed worker has no network): ``relay(topic, payload, retain)`` hands a message over and returns
+# whether it was taken. Set once per worker by the host (``set_relay``), before any engine starts.
+_relay = None
+
+
+def set_relay(relay):
+    """Publish through ``relay`` instead of a connection of the engine's own (``None``: connect to the broker)."""
+    global _relay
+    _relay = relay
+
+
+class RelayPublisher:
+    """The :class:`MqttPublisher` interface over the host's relay: always connected, never blocks a step."""
+
+    def __init__(self, relay):
+        self._relay = relay
+        self.on_reconnect = None
+
+    @property
+    def connected(self):
+        return True
+
+    def connect(self):
+        return True
+
+    def publish(self, topic, payload, retain=False):
+        return bool(self._relay(topic, bytes(payload), bool(retain)))
+
+    def close(self):
+        pass
+
+
+def make_publisher(host, port, client_id, warn):
+    """The publisher for a data-transfer engine: the host's relay when there is one, else a connection to the broker."""
+    if _relay is not None:
+        return RelayPublisher(_relay)
+    return MqttPublisher(host, port, client_id, warn)
 
 
 def parse_broker(address):

@@ -1,0 +1,185 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+
+namespace NrpHost.Isolation;
+
+/// <summary>
+/// <see cref="SimulationLimits.Processes"/>: a pids cgroup per worker where the host can make one (cgroup v1's pids
+/// hierarchy, or v2 where this process's cgroup delegates the pids controller), which also lists every process of the
+/// simulation wherever it went; otherwise <c>RLIMIT_NPROC</c> set by the worker on itself (it counts all processes of
+/// the user, and the kernel does not apply it to root, which is logged).
+/// </summary>
+internal sealed class ProcessLimit
+{
+    private readonly string? _parent;
+    private readonly int _max;
+
+    private ProcessLimit(string? parent, int max, bool byRlimit)
+    {
+        _parent = parent;
+        _max = max;
+        ByRlimit = byRlimit;
+    }
+
+    /// <summary>The limit is the worker's own <c>RLIMIT_NPROC</c>.</summary>
+    public bool ByRlimit { get; }
+
+    /// <summary>Where workers' cgroups are made; null when there are none.</summary>
+    public string? CgroupParent => _parent;
+
+    public static ProcessLimit Create(int? max, ILogger logger)
+    {
+        if (max is not { } limit || !OperatingSystem.IsLinux())
+        {
+            return new ProcessLimit(null, 0, byRlimit: false);
+        }
+
+        if (FindPidsCgroup() is { } own)
+        {
+            var parent = Path.Combine(own, string.Create(CultureInfo.InvariantCulture, $"nrphost-{Environment.ProcessId}"));
+            try
+            {
+                Directory.CreateDirectory(parent);
+                var control = Path.Combine(parent, "cgroup.subtree_control");
+                if (File.Exists(control))
+                {
+                    // cgroup v2: the workers' cgroups below it get the pids controller too.
+                    File.WriteAllText(control, "+pids");
+                }
+
+                return new ProcessLimit(parent, limit, byRlimit: false);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                IsolationLog.ProcessLimitNotEnforced(logger, $"no pids cgroup could be made under {own} ({ex.Message}); RLIMIT_NPROC is used instead");
+            }
+        }
+
+        if (Environment.UserName == "root")
+        {
+            IsolationLog.ProcessLimitNotEnforced(logger, "no pids cgroup can be made here and the host runs as root, to which the kernel does not apply RLIMIT_NPROC");
+        }
+
+        return new ProcessLimit(null, limit, byRlimit: true);
+    }
+
+    /// <summary>Puts a just-started worker into a pids cgroup of its own, capped at the limit.</summary>
+    public void Add(int pid)
+    {
+        if (_parent is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var group = Group(pid);
+            Directory.CreateDirectory(group);
+            File.WriteAllText(Path.Combine(group, "pids.max"), _max.ToString(CultureInfo.InvariantCulture));
+            File.WriteAllText(Path.Combine(group, "cgroup.procs"), pid.ToString(CultureInfo.InvariantCulture));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The worker runs without it; its start-up log says the limit was not applied.
+        }
+    }
+
+    /// <summary>Every process in the worker's cgroup: the whole simulation, wherever its processes went.</summary>
+    public IReadOnlyList<int> Members(int pid)
+    {
+        if (_parent is null)
+        {
+            return [];
+        }
+
+        try
+        {
+            return File.ReadAllLines(Path.Combine(Group(pid), "cgroup.procs"))
+                .Select(line => int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var member) ? member : 0)
+                .Where(member => member > 0)
+                .ToList();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>Removes the worker's cgroup once it is empty.</summary>
+    public void Remove(int pid)
+    {
+        if (_parent is null)
+        {
+            return;
+        }
+
+        try
+        {
+            Directory.Delete(Group(pid));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Still in use or already gone; the kernel frees it with the last process.
+        }
+    }
+
+    /// <summary>Removes the host's own cgroup folder (once every worker's is gone).</summary>
+    public void RemoveAll()
+    {
+        if (_parent is null)
+        {
+            return;
+        }
+
+        try
+        {
+            Directory.Delete(_parent);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A worker's cgroup is still there; the kernel frees each with its last process.
+        }
+    }
+
+    private string Group(int pid) => Path.Combine(_parent!, string.Create(CultureInfo.InvariantCulture, $"worker-{pid}"));
+
+    /// <summary>This process's cgroup directory in a pids hierarchy it may write to; null when there is none.</summary>
+    private static string? FindPidsCgroup()
+    {
+        try
+        {
+            foreach (var line in File.ReadAllLines("/proc/self/cgroup"))
+            {
+                var parts = line.Split(':', 3);
+                if (parts.Length != 3)
+                {
+                    continue;
+                }
+
+                if (parts[1].Split(',').Contains("pids") && Directory.Exists("/sys/fs/cgroup/pids"))
+                {
+                    return Writable(Path.Combine("/sys/fs/cgroup/pids", parts[2].TrimStart('/')));
+                }
+
+                if (parts[0] == "0" && parts[1].Length == 0 && File.Exists("/sys/fs/cgroup/cgroup.controllers"))
+                {
+                    var own = Path.Combine("/sys/fs/cgroup", parts[2].TrimStart('/'));
+                    var control = Path.Combine(own, "cgroup.subtree_control");
+                    if (File.Exists(control) && File.ReadAllText(control).Split(' ', StringSplitOptions.TrimEntries).Contains("pids"))
+                    {
+                        return Writable(own);
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        return null;
+    }
+
+    private static string? Writable(string directory) =>
+        Directory.Exists(directory) && File.Exists(Path.Combine(directory, "cgroup.procs")) ? directory : null;
+}

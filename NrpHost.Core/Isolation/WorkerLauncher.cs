@@ -1,0 +1,281 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using NrpHost.Python;
+using NrpHost.Simulation;
+
+namespace NrpHost.Isolation;
+
+/// <summary>
+/// Starts worker processes: <c>dotnet NrpHost.Worker.dll</c> (inside bubblewrap for <see cref="SimulationIsolation.Sandbox"/>)
+/// with the located interpreter, the limits and an environment without the host's secrets. Every worker is started
+/// from one thread that lives as long as the host: a worker asks to die with the thread that started it
+/// (<c>PR_SET_PDEATHSIG</c>), so that thread must never end before the host does.
+/// </summary>
+internal sealed class WorkerLauncher
+{
+    /// <summary>Environment variables a worker does not get: the host's configuration and anything that looks like a secret.</summary>
+    private static readonly string[] HiddenVariables = ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "APIKEY", "API_KEY", "CREDENTIAL", "PRIVATE"];
+
+    private static readonly BlockingCollection<Action> Spawns = [];
+    private static readonly Lazy<Thread> SpawnThread = new(() =>
+    {
+        var thread = new Thread(() =>
+        {
+            foreach (var spawn in Spawns.GetConsumingEnumerable())
+            {
+                spawn();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "NrpHost worker launcher",
+        };
+        thread.Start();
+        return thread;
+    });
+
+    private readonly SimulationOptions _options;
+    private readonly IPythonRuntime _python;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly SandboxPaths _paths;
+    private readonly Func<bool> _relayMqtt;
+    private readonly string? _embeddedRuntime;
+    private readonly ProcessLimit _processLimit;
+
+    public WorkerLauncher(
+        SimulationOptions options, IPythonRuntime python, string pythonPackages, string? embeddedRuntime, SandboxPaths paths, Func<bool> relayMqtt, ILoggerFactory loggerFactory)
+    {
+        _embeddedRuntime = embeddedRuntime;
+        _options = options;
+        _python = python;
+        PythonPackages = pythonPackages;
+        _paths = paths;
+        _relayMqtt = relayMqtt;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger("NrpHost.Simulation");
+        _processLimit = ProcessLimit.Create(options.Limits.Processes, _logger);
+        WorkerAssembly = options.Worker.Assembly is { Length: > 0 } configured
+            ? Path.GetFullPath(configured)
+            : Path.Combine(AppContext.BaseDirectory, "nrphost-worker", "NrpHost.Worker.dll");
+        Dotnet = FindDotnet(options.Worker.Dotnet);
+    }
+
+    public string PythonPackages { get; }
+
+    /// <summary>How the process limit is applied (and where workers' cgroups are).</summary>
+    public ProcessLimit ProcessLimit => _processLimit;
+
+    /// <summary>The worker's assembly.</summary>
+    public string WorkerAssembly { get; }
+
+    /// <summary>The <c>dotnet</c> host that runs it; null when none was found.</summary>
+    public string? Dotnet { get; }
+
+    /// <summary>Why no worker can be started here (no <c>dotnet</c>, no worker assembly, not Linux); null when one can.</summary>
+    public string? Unavailable()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return "worker processes need Linux (" + RuntimeInformation.OSDescription + ")";
+        }
+
+        if (Dotnet is null)
+        {
+            return "no 'dotnet' host was found to run worker processes (looked next to this runtime, in DOTNET_ROOT and on PATH); set NrpHost:Simulation:Worker:Dotnet";
+        }
+
+        return File.Exists(WorkerAssembly)
+            ? null
+            : $"the worker assembly {WorkerAssembly} is missing; it ships in the 'nrphost-worker' folder next to the application (set NrpHost:Simulation:Worker:Assembly if it is elsewhere)";
+    }
+
+    /// <summary>
+    /// Starts a worker and waits until its interpreter is loaded. <paramref name="sandboxDirectory"/>: the only writable
+    /// directory of a sandboxed worker (null unless <see cref="SimulationIsolation.Sandbox"/>).
+    /// </summary>
+    /// <exception cref="IsolationUnavailableException">No worker can be started here, or it ended before it was ready.</exception>
+    /// <exception cref="PythonNotAvailableException">The worker could not load the interpreter.</exception>
+    public async Task<WorkerProcess> StartAsync(string? sandboxDirectory, CancellationToken cancellationToken)
+    {
+        if (Unavailable() is { } reason)
+        {
+            throw new IsolationUnavailableException(reason);
+        }
+
+        var python = _python.GetStatus();
+        if (python.State == PythonRuntimeState.Failed || python.Library is null)
+        {
+            throw new PythonNotAvailableException(python.Error ?? "CPython was not found");
+        }
+
+        var startup = new WorkerStartup
+        {
+            HostProcessId = sandboxDirectory is null ? Environment.ProcessId : 0,
+            PythonLibrary = python.Library,
+            PythonExecutable = python.Executable,
+            PythonHome = python.Home,
+            PythonPackages = PythonPackages,
+            MemoryMB = _options.Limits.MemoryMB,
+            OpenFiles = _options.Limits.OpenFiles,
+            Processes = _processLimit.ByRlimit ? _options.Limits.Processes : null,
+            EmbeddedRuntime = _embeddedRuntime,
+            RelayMqtt = _embeddedRuntime is not null && _relayMqtt(),
+        };
+        var start = StartInfo(startup, sandboxDirectory, python);
+        var spawned = new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = SpawnThread.Value;
+        Spawns.Add(() =>
+        {
+            try
+            {
+                var process = Process.Start(start) ?? throw new InvalidOperationException("the process did not start");
+
+                // Before it can start anything: it joins its simulation's pids cgroup (where there is one).
+                _processLimit.Add(process.Id);
+                spawned.TrySetResult(process);
+            }
+#pragma warning disable CA1031 // Any failure to start is the caller's to report.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                spawned.TrySetException(ex);
+            }
+        }, cancellationToken);
+
+        Process started;
+        try
+        {
+            started = await spawned.Task.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            throw new IsolationUnavailableException($"the worker process could not be started ({start.FileName}): {ex.Message}", ex);
+        }
+
+        var worker = new WorkerProcess(started, _loggerFactory, _options.Limits.MemoryMB ?? 0, _processLimit);
+        try
+        {
+            var ready = await worker.Ready.WaitAsync(TimeSpan.FromSeconds(_options.Worker.StartTimeoutSeconds), cancellationToken).ConfigureAwait(false);
+            if (ready.Error is { } error)
+            {
+                throw new PythonNotAvailableException(error);
+            }
+
+            IsolationLog.WorkerReady(_logger, worker.ProcessId, ready.PythonVersion, worker.StartTime.TotalMilliseconds);
+            return worker;
+        }
+        catch (Exception ex)
+        {
+            await worker.EndAsync().ConfigureAwait(false);
+            if (ex is IsolationUnavailableException && worker.LastErrorLines() is { Count: > 0 } lines)
+            {
+                throw new IsolationUnavailableException(ex.Message + ": " + string.Join(" | ", lines.TakeLast(5)), ex);
+            }
+
+            if (ex is TimeoutException)
+            {
+                throw new IsolationUnavailableException($"the worker process did not load its interpreter within {_options.Worker.StartTimeoutSeconds} s (NrpHost:Simulation:Worker:StartTimeoutSeconds)", ex);
+            }
+
+            throw;
+        }
+    }
+
+    private ProcessStartInfo StartInfo(WorkerStartup startup, string? sandboxDirectory, PythonRuntimeStatus python)
+    {
+        var worker = new List<string> { Dotnet!, WorkerAssembly, JsonSerializer.Serialize(startup) };
+        var command = sandboxDirectory is null
+            ? worker
+            : [.. Sandbox.Arguments(_options.Worker.Bubblewrap, sandboxDirectory, _paths.Hidden, NeededPaths(python)), .. worker];
+        var start = new ProcessStartInfo(command[0])
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = sandboxDirectory ?? "/",
+        };
+        foreach (var argument in command.Skip(1))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var name in start.Environment.Keys.ToList())
+        {
+            if (IsHidden(name))
+            {
+                start.Environment.Remove(name);
+            }
+        }
+
+        // One GC heap per worker, not one per core: a worker runs one simulation.
+        start.Environment["DOTNET_gcServer"] = "0";
+        return start;
+    }
+
+    /// <summary>What a sandboxed worker must be able to read even when it lies under a hidden folder.</summary>
+    private IEnumerable<string> NeededPaths(PythonRuntimeStatus python)
+    {
+        yield return Path.GetDirectoryName(Dotnet!)!;
+        yield return Path.GetDirectoryName(WorkerAssembly)!;
+        yield return PythonPackages;
+        if (python.Library is { } library)
+        {
+            yield return Path.GetDirectoryName(library)!;
+        }
+
+        foreach (var path in _paths.Needed)
+        {
+            yield return path;
+        }
+    }
+
+    internal static bool IsHidden(string name) =>
+        name.StartsWith("NrpHost__", StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase)
+        || name.StartsWith("DOTNET_DiagnosticPorts", StringComparison.OrdinalIgnoreCase)
+        || HiddenVariables.Any(secret => name.Contains(secret, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The <c>dotnet</c> host: configured, else this process's own, else next to this runtime, else DOTNET_ROOT, else PATH.</summary>
+    private static string? FindDotnet(string? configured)
+    {
+        if (configured is { Length: > 0 })
+        {
+            return File.Exists(configured) ? Path.GetFullPath(configured) : null;
+        }
+
+        IEnumerable<string?> Candidates()
+        {
+            if (Environment.ProcessPath is { } own && Path.GetFileName(own) == "dotnet")
+            {
+                yield return own;
+            }
+
+            // <root>/shared/Microsoft.NETCore.App/<version>/
+            var runtime = Path.GetDirectoryName(typeof(object).Assembly.Location);
+            if (runtime is { Length: > 0 } && Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(runtime))) is { } root)
+            {
+                yield return Path.Combine(root, "dotnet");
+            }
+
+            if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is { Length: > 0 } dotnetRoot)
+            {
+                yield return Path.Combine(dotnetRoot, "dotnet");
+            }
+
+            foreach (var folder in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries))
+            {
+                yield return Path.Combine(folder, "dotnet");
+            }
+        }
+
+        return Candidates().FirstOrDefault(File.Exists);
+    }
+}
+
+/// <summary>Folders a sandboxed worker must not see (other simulations, the experiment store) and folders it must.</summary>
+internal sealed record SandboxPaths(IReadOnlyList<string> Hidden, IReadOnlyList<string> Needed);
