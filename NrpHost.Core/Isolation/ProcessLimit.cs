@@ -36,6 +36,7 @@ internal sealed class ProcessLimit
 
         if (FindPidsCgroup() is { } own)
         {
+            EndLeftovers(own, logger);
             var parent = Path.Combine(own, string.Create(CultureInfo.InvariantCulture, $"nrphost-{Environment.ProcessId}"));
             try
             {
@@ -142,6 +143,81 @@ internal sealed class ProcessLimit
     }
 
     private string Group(int pid) => Path.Combine(_parent!, string.Create(CultureInfo.InvariantCulture, $"worker-{pid}"));
+
+    /// <summary>
+    /// Ends what the workers of an earlier host left in their cgroups (a host that was killed outright: its workers died
+    /// with it, but a daemon a script started may not have), and removes those cgroups.
+    /// </summary>
+    private static void EndLeftovers(string own, ILogger logger)
+    {
+        foreach (var folder in Directory.EnumerateDirectories(own, "nrphost-*"))
+        {
+            var name = Path.GetFileName(folder);
+            if (!int.TryParse(name.AsSpan("nrphost-".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var host)
+                || host == Environment.ProcessId || IsRunning(host))
+            {
+                continue;
+            }
+
+            var ended = new List<int>();
+            foreach (var group in Directory.EnumerateDirectories(folder, "worker-*"))
+            {
+                try
+                {
+                    var members = File.ReadAllLines(Path.Combine(group, "cgroup.procs"))
+                        .Select(line => int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0)
+                        .Where(pid => pid > 0)
+                        .ToList();
+                    foreach (var pid in members)
+                    {
+                        Libc.Kill(pid, Libc.SIGKILL);
+                    }
+
+                    ended.AddRange(members);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // Gone meanwhile.
+                }
+            }
+
+            if (ended.Count > 0)
+            {
+                IsolationLog.LeftoversEnded(logger, host, ended.Count, string.Join(", ", ended));
+            }
+
+            // The kernel removes a cgroup only once its processes are gone; a later start tries again.
+            foreach (var group in Directory.EnumerateDirectories(folder, "worker-*"))
+            {
+                TryDelete(group);
+            }
+
+            TryDelete(folder);
+        }
+    }
+
+    /// <summary>Whether a process of that id runs (then its cgroups may be in use: they are left alone).</summary>
+    private static bool IsRunning(int pid) => Directory.Exists(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}"));
+
+    private static void TryDelete(string directory)
+    {
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            try
+            {
+                Directory.Delete(directory);
+                return;
+            }
+            catch (IOException)
+            {
+                Thread.Sleep(10);
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return;
+            }
+        }
+    }
 
     /// <summary>This process's cgroup directory in a pids hierarchy it may write to; null when there is none.</summary>
     private static string? FindPidsCgroup()

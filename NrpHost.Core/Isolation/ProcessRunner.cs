@@ -7,12 +7,14 @@ using StreamJsonRpc;
 namespace NrpHost.Isolation;
 
 /// <summary>What a <see cref="ProcessRunner"/> needs from the host besides its worker.</summary>
+/// <param name="AnswerWithin">How long the worker may take to answer the heartbeat before it counts as lost.</param>
 /// <param name="Output">Hands a batch of the simulation's output on (to the log and the output event).</param>
 /// <param name="Publish">Publishes a data-transfer message on the host's MQTT connection; null when the host has none.</param>
 /// <param name="TopicBase">The data-transfer topics the simulation may publish to start with this (<c>[prefix/]nrp_simulation/&lt;id&gt;/</c>).</param>
 /// <param name="ReservedTopics">Topics below the base that are the host's own (status, runtime errors).</param>
 /// <param name="Logger">The simulation concept's logger.</param>
 internal sealed record ProcessRunnerContext(
+    TimeSpan AnswerWithin,
     Action<int, WorkerOutput> Output,
     Func<string, byte[], bool, bool>? Publish,
     string TopicBase,
@@ -36,8 +38,6 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
     /// <summary>How often the host checks that the worker answers, and notes the processes it started.</summary>
     private static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(2);
 
-    /// <summary>How long the worker may take to answer the heartbeat before it counts as lost.</summary>
-    private static readonly TimeSpan AnswerWithin = TimeSpan.FromSeconds(15);
 
     private readonly int _id;
     private readonly WorkerPool _pool;
@@ -353,11 +353,11 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
                     worker.NoteDescendants();
                     try
                     {
-                        await worker.Service.PingAsync(ending).WaitAsync(AnswerWithin, ending).ConfigureAwait(false);
+                        await worker.Service.PingAsync(ending).WaitAsync(_context.AnswerWithin, ending).ConfigureAwait(false);
                     }
                     catch (TimeoutException)
                     {
-                        reason = string.Create(CultureInfo.InvariantCulture, $"The simulation's process stopped answering the host (no answer within {AnswerWithin.TotalSeconds:0} s) and was killed");
+                        reason = string.Create(CultureInfo.InvariantCulture, $"The simulation's process stopped answering the host (no answer within {_context.AnswerWithin.TotalSeconds:0} s) and was killed");
                     }
                     catch (Exception ex) when (IsChannelFault(ex))
                     {

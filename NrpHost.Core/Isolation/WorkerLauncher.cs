@@ -212,8 +212,10 @@ internal sealed class WorkerLauncher
             }
         }
 
-        // One GC heap per worker, not one per core: a worker runs one simulation.
+        // One GC heap per worker, not one per core: a worker runs one simulation. No diagnostics socket: a worker
+        // listens on nothing.
         start.Environment["DOTNET_gcServer"] = "0";
+        start.Environment["DOTNET_EnableDiagnostics"] = "0";
         return start;
     }
 

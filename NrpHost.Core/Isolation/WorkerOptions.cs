@@ -16,6 +16,13 @@ public sealed class WorkerOptions
     public int StartTimeoutSeconds { get; set; } = 60;
 
     /// <summary>
+    /// How long a worker may take to answer the host's check (every 2 s) before it counts as hung: its simulation fails
+    /// and it is killed with everything it started. Default 15.
+    /// </summary>
+    [Range(1, 600)]
+    public int AnswerTimeoutSeconds { get; set; } = 15;
+
+    /// <summary>
     /// The <c>dotnet</c> host that runs the worker. Default: the one of the runtime this process runs on, then
     /// <c>DOTNET_ROOT</c>, then <c>PATH</c>.
     /// </summary>

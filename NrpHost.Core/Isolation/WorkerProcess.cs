@@ -44,6 +44,9 @@ internal sealed class WorkerProcess : System.IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly List<(long Sequence, TaskCompletionSource Done)> _waiters = [];
     private readonly HashSet<int> _knownDescendants = [];
+
+    /// <summary>The worker's own processes besides the one started (a sandbox's init and the worker in it), noted when it became ready.</summary>
+    private readonly HashSet<int> _own = [];
     private readonly int _memoryMB;
     private readonly ProcessLimit _limit;
     private long _delivered;
@@ -210,10 +213,16 @@ internal sealed class WorkerProcess : System.IAsyncDisposable
             .Where(pid => pid != ProcessId && ProcessTree.SessionOf(pid) == ProcessId);
         var members = _limit.Members(ProcessId);
         var killed = new HashSet<int>(ProcessTree.Kill(ProcessId, known.Concat(orphans).Concat(members).Where(pid => pid != ProcessId && Belongs(pid, known))));
-        if (killed.Count > 0)
+        List<int> leftBehind;
+        lock (_lock)
         {
-            var ids = string.Join(", ", killed.Order());
-            IsolationLog.ProcessesEnded(_logger, _simulationId, killed.Count, ids);
+            leftBehind = [.. killed.Where(pid => !_own.Contains(pid)).Order()];
+        }
+
+        if (leftBehind.Count > 0)
+        {
+            var ids = string.Join(", ", leftBehind);
+            IsolationLog.ProcessesEnded(_logger, _simulationId, leftBehind.Count, ids);
         }
 
         lock (_lock)
@@ -232,6 +241,12 @@ internal sealed class WorkerProcess : System.IAsyncDisposable
     private void OnReady(WorkerReady ready)
     {
         StartTime = _started.Elapsed;
+        var own = ProcessTree.Descendants(ProcessId);
+        lock (_lock)
+        {
+            _own.UnionWith(own);
+        }
+
         Delivered(ready.Sequence);
         _ready.TrySetResult(ready);
     }
@@ -354,7 +369,8 @@ internal sealed class WorkerProcess : System.IAsyncDisposable
         string? fatal;
         lock (_lock)
         {
-            fatal = _errorLines.FirstOrDefault(l => l.StartsWith("Fatal Python error:", StringComparison.Ordinal));
+            // The last one: a forked child of the script may have written its own before.
+            fatal = _errorLines.LastOrDefault(l => l.StartsWith("Fatal Python error:", StringComparison.Ordinal));
         }
 
         var text = "The simulation's process " + how;
@@ -363,7 +379,8 @@ internal sealed class WorkerProcess : System.IAsyncDisposable
             text += " (" + fatal + ")";
         }
 
-        if (_memoryMB > 0 && exitCode - 128 is 6 or 9 or 11)
+        // An allocation .NET could not make aborts the process; the kernel's OOM killer sends SIGKILL.
+        if (_memoryMB > 0 && exitCode - 128 is 6 or 9)
         {
             text += string.Create(CultureInfo.InvariantCulture, $"; its memory limit is {_memoryMB} MiB (NrpHost:Simulation:Limits:MemoryMB)");
         }

@@ -83,6 +83,7 @@ internal sealed class WorkerServer : IWorkerService
             }
 
             version = python.GetStatus().Version;
+            Preload();
         }
         catch (Exception ex) when (ex is PythonNotAvailableException or PythonException)
         {
@@ -90,6 +91,23 @@ internal sealed class WorkerServer : IWorkerService
         }
 
         _outbox.Post(WorkerEvents.Ready, seq => new WorkerReady(seq, Environment.ProcessId, version, error));
+    }
+
+    /// <summary>
+    /// Loads what the worker needs once the script has run (converting its report, answering the host) while files can
+    /// still be opened: a script may use up every descriptor it is allowed before it ends.
+    /// </summary>
+    private static void Preload()
+    {
+        using (Py.GIL())
+        {
+            using var large = new PyInt(long.MaxValue);
+            using var small = new PyInt(7);
+            using var text = new PyString("preload");
+            _ = large.As<long>() + small.As<int>() + text.As<string>().Length;
+        }
+
+        System.Text.Json.JsonSerializer.Serialize(new WorkerRunOutcome(false, new SimulationError { SimulationId = 0, Message = string.Empty, ErrorType = string.Empty }, false, 0));
     }
 
     public async Task<WorkerReply<WorkerPrepared>> PrepareAsync(WorkerSetup setup, CancellationToken cancellationToken)

@@ -22,6 +22,25 @@ public sealed class SimulationHealthCheck : IHealthCheck
         var abandoned = _manager.AbandonedScripts;
         var active = _manager.List().Count(s => !s.State.IsFinal());
         var problems = new List<string>();
+        if (_manager.Workers is { } workers)
+        {
+            var isolation = _manager.Isolation;
+            if (workers.Unavailable is { } unavailable)
+            {
+                return HealthCheckResult.Unhealthy($"simulations cannot run in {isolation} isolation on this host: {unavailable}");
+            }
+
+            if (workers.LastFailure is { } failure)
+            {
+                problems.Add($"the last worker process could not be started: {failure}");
+            }
+
+            var spare = isolation == Isolation.SimulationIsolation.Process && workers.HasReadySpare ? ", a warm spare ready" : string.Empty;
+            return problems.Count == 0
+                ? HealthCheckResult.Healthy($"{active} active, each in a worker process of its own ({isolation} isolation{spare})")
+                : HealthCheckResult.Degraded($"{active} active ({isolation} isolation); " + string.Join(" ", problems));
+        }
+
         if (abandoned > 0)
         {
             problems.Add($"{abandoned} simulation thread(s) did not end when asked and were abandoned; they may still run in this process. Restart the host to reclaim them.");

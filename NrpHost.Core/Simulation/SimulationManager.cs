@@ -115,8 +115,11 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
         return pool;
     }
 
-    /// <summary>Where simulations run: in-process, or the worker processes (and whether they can run here).</summary>
+    /// <summary>Where simulations run: in-process (null), or the worker processes (and whether they can run here).</summary>
     internal WorkerPool? Workers => _pool;
+
+    /// <summary>The configured isolation.</summary>
+    internal SimulationIsolation Isolation => _services.Options.Isolation;
 
     /// <summary>Starts the warm spare worker, if the isolation mode keeps one.</summary>
     internal void WarmUp() => _pool?.WarmUp();
@@ -257,6 +260,7 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
         ISimulationRunner runner = _pool is null
             ? new SimulationWorker(id, _logger, _services.FaultHook)
             : new ProcessRunner(id, _pool, new ProcessRunnerContext(
+                TimeSpan.FromSeconds(_services.Options.Worker.AnswerTimeoutSeconds),
                 OnWorkerOutput,
                 _relay is null ? null : _relay.Publish,
                 MqttTopics.Base(_services.NrpCore.MqttPrefix, id),

@@ -38,9 +38,9 @@ public sealed class ApiProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the API with <paramref name="settings"/> as environment (<c>NrpHost__…</c>) and waits until it answers.</summary>
-    public static async Task<ApiProcess> StartAsync(IReadOnlyDictionary<string, string> settings, TimeSpan? timeout = null)
+    public static async Task<ApiProcess> StartAsync(IReadOnlyDictionary<string, string> settings, TimeSpan? timeout = null, int? requestedPort = null)
     {
-        var port = FreePort();
+        var port = requestedPort ?? FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -97,6 +97,16 @@ public sealed class ApiProcess : IAsyncDisposable
         var text = await response.Content.ReadAsStringAsync();
         return ((int)response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
     }
+
+    /// <summary>SIGTERM: the host shuts down gracefully; completes when it has exited.</summary>
+    public async Task TerminateAsync(TimeSpan within)
+    {
+        NrpHost.Isolation.Libc.Kill(_process.Id, NrpHost.Isolation.Libc.SIGTERM);
+        await _process.WaitForExitAsync().WaitAsync(within);
+    }
+
+    /// <summary>The process's exit code once it has exited.</summary>
+    public int ExitCode => _process.ExitCode;
 
     /// <summary>SIGKILL: the process gets no chance to clean up.</summary>
     public async Task KillAsync()

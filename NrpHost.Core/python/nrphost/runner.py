@@ -41,6 +41,20 @@ class NRPStopExecution(BaseException):
     """Ends a script whose simulation is being stopped. ``except Exception`` does not catch it."""
 
 
+RESERVED_DESCRIPTORS = 16
+
+
+def _reserve_descriptors(count):
+    """Open ``count`` descriptors on /dev/null to hand back later (as many as can be had)."""
+    reserve = []
+    try:
+        for _ in range(count):
+            reserve.append(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC))
+    except OSError:
+        pass
+    return reserve
+
+
 def _not_available(name):
     def method(self, *args, **kwargs):
         raise NotImplementedError("%s() is not available" % name)
@@ -220,6 +234,9 @@ class Session:
         self._file_handler = None
         self._entered = None
         self._ctid = None
+        # Descriptors held back for what follows the script (its report, the logs, the host's reply): a script that
+        # used up every descriptor it may have still gets its fault reported and its logs closed.
+        self._reserve = _reserve_descriptors(RESERVED_DESCRIPTORS)
 
     # -- set-up, on the simulation thread ------------------------------------------------------
 
@@ -331,6 +348,7 @@ class Session:
                 finally:
                     ctl[CTL_IN_USER] = 0
                     _set_async_exc(ctid, None)
+                    self._release_reserve()
             except NRPStopExecution:
                 stopped = True
             except NRPSimulationTimeout as err:
@@ -381,6 +399,7 @@ class Session:
         Returns ``{"ended": [[pid, how]], "threads": [names], "problems": [texts]}``: the child processes it ended,
         its threads still running, and what of the interpreter could not be restored."""
         self.bind_thread()
+        self._release_reserve()
         _output.flush_all()
         ended, threads = _containment.end(self.sim_id)
         if self._entered is not None:
@@ -418,6 +437,14 @@ class Session:
         except (BufferError, ValueError) as err:
             problems.append("the control block view could not be released: %s" % err)
         return {"ended": [[pid, how] for pid, how in ended], "threads": threads, "problems": problems}
+
+    def _release_reserve(self):
+        reserve, self._reserve = self._reserve, []
+        for fd in reserve:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     # -- reports -----------------------------------------------------------------------------------
 
