@@ -47,6 +47,7 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
     private readonly Lock _gateLock = new();
     private WorkerProcess? _worker;
     private GatePosition _gate = GatePosition.Closed;
+    private Task _moved = Task.CompletedTask;
     private long _steps;
     private long _resumedAt;
     private StepProfile? _profile;
@@ -77,26 +78,36 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
 
     public void Move(GatePosition position)
     {
-        // Called under the state machine's lock: only note it and send it (in order, without waiting).
+        // Called under the state machine's lock: only note it and send it (commands are taken in order, without waiting).
         lock (_gateLock)
         {
             _gate = position;
             if (_worker is { } worker)
             {
-                _ = Send(worker, position);
+                _moved = SendAsync(worker, position);
             }
         }
     }
 
-    private static async Task Send(WorkerProcess worker, GatePosition position)
+    /// <summary>Completes when the worker has moved its gate as last asked (or cannot any more).</summary>
+    public Task SettledAsync()
+    {
+        lock (_gateLock)
+        {
+            return _moved;
+        }
+    }
+
+    private async Task SendAsync(WorkerProcess worker, GatePosition position)
     {
         try
         {
-            await worker.NotifyAsync(WorkerEvents.Move, position).ConfigureAwait(false);
+            var steps = await worker.Service.MoveAsync(position, CancellationToken.None).WaitAsync(ShortCommand).ConfigureAwait(false);
+            Interlocked.Exchange(ref _steps, Math.Max(Steps, steps));
         }
-        catch (Exception ex) when (ex is ConnectionLostException or ObjectDisposedException or IOException)
+        catch (Exception ex) when (IsChannelFault(ex) || ex is TimeoutException or RemoteInvocationException)
         {
-            // The worker is gone: its end is reported through Lost.
+            // The worker is gone or hung: its end is reported through Lost.
         }
     }
 
@@ -110,7 +121,7 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
             _worker = worker;
             if (_gate != GatePosition.Closed)
             {
-                _ = Send(worker, _gate);
+                _moved = SendAsync(worker, _gate);
             }
         }
 

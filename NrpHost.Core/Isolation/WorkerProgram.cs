@@ -48,9 +48,12 @@ internal static class WorkerProgram
             .SetMinimumLevel(LogLevel.Debug)
             .AddProvider(new ForwardingLoggerProvider(outbox)));
         var server = new WorkerServer(startup, outbox, loggerFactory);
-        var rpc = new JsonRpc(new BoundedMessageHandler(output, input, WorkerChannel.Formatter()));
+        var rpc = new JsonRpc(new BoundedMessageHandler(output, input, WorkerChannel.Formatter()))
+        {
+            // Commands are taken one at a time, in the order the host sent them (a pause is never overtaken by the resume after it).
+            SynchronizationContext = new Microsoft.VisualStudio.Threading.NonConcurrentSynchronizationContext(sticky: false),
+        };
         rpc.AddLocalRpcTarget<IWorkerService>(server, null);
-        rpc.AddLocalRpcMethod(WorkerEvents.Move, new Action<GatePosition>(server.Move));
         rpc.StartListening();
         var pump = outbox.PumpAsync(rpc);
 

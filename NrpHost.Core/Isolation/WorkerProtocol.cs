@@ -6,8 +6,8 @@ using StreamJsonRpc;
 namespace NrpHost.Isolation;
 
 /// <summary>
-/// The commands a host sends to its worker process (JSON-RPC requests; <see cref="WorkerEvents.Move"/> is a
-/// notification). Each runs the same <see cref="SimulationWorker"/> command an in-process simulation runs.
+/// The commands a host sends to its worker process (JSON-RPC requests, handled one at a time in the order they were
+/// sent). Each runs the same <see cref="SimulationWorker"/> command an in-process simulation runs.
 /// </summary>
 [JsonRpcContract]
 [GenerateShape(IncludeMethods = MethodShapeFlags.PublicInstance)]
@@ -31,16 +31,16 @@ internal partial interface IWorkerService
     /// <summary>The step-latency profile now.</summary>
     Task<StepProfile?> ReadProfileAsync(CancellationToken cancellationToken);
 
+    /// <summary>Moves the pause gate; answers with the steps done when it moved.</summary>
+    Task<long> MoveAsync(GatePosition position, CancellationToken cancellationToken);
+
     /// <summary>Answers at once (the host's check that the worker still answers).</summary>
     Task<int> PingAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>The names of the notifications on the channel (both directions).</summary>
+/// <summary>The names of the notifications a worker sends its host.</summary>
 internal static class WorkerEvents
 {
-    /// <summary>Host → worker: move the pause gate (<see cref="GatePosition"/>).</summary>
-    public const string Move = "move";
-
     /// <summary>Worker → host: the interpreter is loaded (<see cref="WorkerReady"/>), or could not be (<see cref="WorkerReady.Error"/>).</summary>
     public const string Ready = "ready";
 

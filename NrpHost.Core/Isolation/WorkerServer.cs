@@ -158,8 +158,16 @@ internal sealed class WorkerServer : IWorkerService
 
     public Task<int> PingAsync(CancellationToken cancellationToken) => Task.FromResult(Environment.ProcessId);
 
-    /// <summary>The <see cref="WorkerEvents.Move"/> notification: moves the pause gate.</summary>
-    public void Move(GatePosition position) => _worker?.Move(position);
+    public Task<long> MoveAsync(GatePosition position, CancellationToken cancellationToken)
+    {
+        if (_worker is not { } worker)
+        {
+            return Task.FromResult(0L);
+        }
+
+        worker.Move(position);
+        return Task.FromResult(worker.Steps);
+    }
 
     private SimulationWorker Worker() => _worker ?? throw new InvalidOperationException("No simulation was prepared in this worker.");
 

@@ -160,6 +160,9 @@ internal sealed class SimulationWorker : ISimulationRunner
 
     public Task<StepProfile?> ReadProfileAsync(CancellationToken cancellationToken) => Task.FromResult(Profile);
 
+    /// <summary>The gate moves when it is moved.</summary>
+    public Task SettledAsync() => Task.CompletedTask;
+
     /// <summary>Nothing is left once the thread has ended with <see cref="ShutdownAsync"/>.</summary>
     public Task EndAsync() => Task.CompletedTask;
 

@@ -9,16 +9,19 @@ using NrpHost.Tests.Infrastructure;
 namespace NrpHost.Tests.Api;
 
 /// <summary>The NRP backend contract over real HTTP: the B and A rows of the compatibility table (nrp-peers §7).</summary>
-[Collection(PythonCollection.Name)]
-public sealed partial class SimulationEndpointsTests(PythonFixture python)
+public abstract partial class SimulationEndpointsTests(PythonFixture python, string isolation)
 {
+    /// <summary>The API with its simulations in this class's isolation mode.</summary>
+    private Task<ApiHost> StartApiAsync(Action<IServiceCollection>? services = null) =>
+        ApiHost.StartAsync(python, s => s["NrpHost:Simulation:Isolation"] = isolation, services);
+
     private static readonly string[] NineKeys =
         ["MQTTPrefix", "creationDate", "ctxId", "experimentConfiguration", "experimentID", "mainScript", "owner", "simulationID", "state"];
 
     [Fact]
     public async Task List_WithBearerFalseAndNoSimulations_ReturnsEmptyArray() // B01, A01
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
 
         var response = await host.GetAsync("/simulation", token: "false");
 
@@ -32,7 +35,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     [Fact]
     public async Task List_WithoutAuthorization_ReturnsArray() // B02
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
 
         var response = await host.GetAsync("/simulation");
 
@@ -43,7 +46,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     [Fact]
     public async Task Create_WithFrontendBody_Returns201WithNineKeysDefaultsAndLocation() // B04, B05
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
         host.Experiment("exp_0").Build();
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation",
@@ -70,7 +73,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     [Fact]
     public async Task Create_WithScriptConfigurationAndContext_UsesThem()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
         host.Experiment().WithConfig(raw: """{"SimulationTimeout": 1, "SimulationTimestep": 0.01, "EngineConfigs": []}""")
             .WithFile("other_config.json", """{"SimulationTimeout": 1, "SimulationTimestep": 0.01, "EngineConfigs": []}""")
             .WithScript(ExperimentBuilder.LoopScript, "scripts/run.py").Build();
@@ -87,7 +90,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     [Fact]
     public async Task Create_WithoutExperimentId_Returns400AndStoresNothing() // B06
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation", "{}");
 
@@ -99,7 +102,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     [Fact]
     public async Task Create_WhileAnotherIsPausedOrStarted_Returns409() // B07
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
         host.LongExperiment().Build();
         await host.CreateAsync();
 
@@ -115,7 +118,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     [Fact]
     public async Task List_WhileASimulationRuns_ShowsItAndTheServerIsNotAvailable() // B08, A02
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
         host.LongExperiment("exp_0").Build();
         await host.CreateAsync("exp_0");
 
@@ -134,7 +137,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     [Fact]
     public async Task GetAndGetState_ReturnTheSimulationAndItsState() // B09, B10
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
         host.LongExperiment().Build();
         var created = await host.CreateAsync();
 
@@ -155,7 +158,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     [InlineData("PUT", "/simulation/9999/state")]
     public async Task UnknownId_Returns404WithTheNotFoundMessage(string method, string path) // B11
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
 
         var response = await host.SendAsync(new HttpMethod(method), path, method == "PUT" ? "not even json" : null);
 
@@ -165,7 +168,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     [Fact]
     public async Task Walk_StartPauseResumeStop_AnswersEachStateThenFreesTheServerAndCountsOn() // B12–B15, B21, B22, A03
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
         host.LongExperiment().Build();
         var first = await host.CreateAsync();
         Assert.Equal("paused", first.GetProperty("state").GetString());
@@ -195,7 +198,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     [Fact]
     public async Task PutStopped_WhenCompleted_AnswersStopped() // B15 from completed
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
         host.Experiment().WithConfig(timeout: 0.05).Build();
         await host.CreateAsync();
         Assert.Equal(200, (await host.PutStateAsync(0, "started")).Code);
@@ -209,7 +212,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     [Fact]
     public async Task PutState_SameState_IsAnIdempotent200()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
         host.LongExperiment().Build();
         await host.CreateAsync();
 
@@ -227,7 +230,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     [InlineData("failed")]
     public async Task PutState_AfterFinal_Returns400Finalized(string final) // B16
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
         host.LongExperiment().Build();
         await host.CreateAsync();
         Assert.Equal(200, (await host.PutStateAsync(0, final)).Code);
@@ -250,7 +253,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     [InlineData("""{"state":"completed"}""", "The state transition is invalid ('paused' -> 'completed')", "State Transition error")]
     public async Task PutState_BadRequests_Return400AndLeaveTheSimulationPaused(string body, string message, string type)
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
         host.LongExperiment().Build();
         await host.CreateAsync();
 
@@ -263,7 +266,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     [Fact]
     public async Task Create_WhenTheExperimentDoesNotExist_Returns404AndListsItFailed()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"missing"}""");
 
@@ -274,7 +277,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     [Fact]
     public async Task Create_WhenInitialisationFails_Returns500StartErrorAndTheSimulationIsFailed()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
         host.Experiment().WithFakeClient("fail_initialize", "engine exploded").Build();
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"exp"}""");
@@ -292,7 +295,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     [InlineData("""{"experimentID":"exp","experimentConfiguration":"/etc/passwd"}""")]
     public async Task Create_WithAPathOutsideTheExperiment_Returns400(string body)
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await StartApiAsync();
         host.Experiment().Build();
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation", body);
@@ -308,7 +311,7 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
     public async Task Create_WhenStorageRefusesOrFails_MapsTheFault(ExperimentStorageError error, int status, string type)
     {
         var storage = new FailingStorage(error);
-        await using var host = await ApiHost.StartAsync(python, services: s => s.AddSingleton<IExperimentStorage>(storage));
+        await using var host = await StartApiAsync(s => s.AddSingleton<IExperimentStorage>(storage));
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"exp"}""");
 
@@ -358,3 +361,9 @@ public sealed partial class SimulationEndpointsTests(PythonFixture python)
             throw new ExperimentStorageException(error, "storage says no");
     }
 }
+
+[Collection(PythonCollection.Name)]
+public sealed class SimulationEndpointsInProcessTests(PythonFixture python) : SimulationEndpointsTests(python, "InProcess");
+
+[Collection(PythonCollection.Name)]
+public sealed class SimulationEndpointsProcessTests(PythonFixture python) : SimulationEndpointsTests(python, "Process");

@@ -7,15 +7,22 @@ using NrpHost.Tests.Infrastructure;
 
 namespace NrpHost.Tests.Simulation;
 
-[Collection(PythonCollection.Name)]
-public sealed class SimulationLifecycleTests(PythonFixture python)
+/// <summary>The simulation life cycle through <see cref="ISimulationManager"/>, in each isolation mode (one subclass each).</summary>
+public abstract class SimulationLifecycleTests(PythonFixture python, string isolation)
 {
+    /// <summary>A host whose simulations run in this class's isolation mode.</summary>
+    private CoreHost NewHost(Action<Dictionary<string, string?>>? configure = null) => new(python, configure: s =>
+    {
+        s["NrpHost:Simulation:Isolation"] = isolation;
+        configure?.Invoke(s);
+    });
+
     private static readonly TimeSpan NegativeWindow = TimeSpan.FromMilliseconds(150);
 
     [Fact]
     public async Task Create_StagesAndInitialises_EndsPausedWithNoStepsDone()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         host.Experiment().Build();
 
         var created = await host.CreatePausedAsync();
@@ -32,7 +39,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task Create_FirstEventIsNewWithNoPreviousState_ThenCreatedToPaused()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         host.Experiment().Build();
         var events = new ConcurrentQueue<(SimulationState? Previous, SimulationState State, bool IsNew)>();
         host.Manager.StateChanged += (_, e) => events.Enqueue((e.Previous, e.Simulation.State, e.IsNew));
@@ -47,7 +54,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task StartPauseResumeStop_WalksTheStatesAndCleansUp()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         host.Experiment().WithConfig(timeout: 1000).WithFakeClient("step_seconds", 0.001).Build();
         var sim = await host.CreatePausedAsync();
         var directory = ((SimulationManager)host.Manager).DirectoryOf(sim.Id)!;
@@ -79,7 +86,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task RequestState_InvalidTransitions_AreResultsNotExceptions()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         host.Experiment().Build();
         var sim = await host.CreatePausedAsync();
 
@@ -99,7 +106,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task Create_WhileAnotherIsNotFinal_IsAConflict_AndAfterStopIdsContinue()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         host.Experiment().Build();
         var first = await host.CreatePausedAsync();
 
@@ -116,7 +123,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task Completed_CountsAsNotFinal_ForTheActiveLimit()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         host.Experiment().WithScript("nrp.run_loop()\n").Build();
         var sim = await host.CreatePausedAsync();
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
@@ -129,7 +136,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task Timeout_AfterExactlyTimeoutOverTimestepCalls()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         host.Experiment().WithConfig(timeout: 0.5, timestep: 0.01).Build();
         var sim = await host.CreatePausedAsync();
 
@@ -146,7 +153,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [InlineData(2.0, 0.02, 100)]
     public async Task Timeout_UsesFloorOfTheRatio_WithoutFloatingPointLoss(double timeout, double timestep, long expected)
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         host.Experiment().WithConfig(timeout, timestep).Build();
         var sim = await host.CreatePausedAsync();
 
@@ -159,7 +166,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task Stop_FromPaused_WakesTheScriptAndShutsTheClientDown()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         var journal = Path.Combine(host.Scratch, "journal.jsonl");
         host.Experiment().WithConfig(timeout: 1000).WithFakeClient("journal", journal).Build();
         var sim = await host.CreatePausedAsync();
@@ -177,7 +184,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task Stop_FromPausedNeverStarted_ShutsDownWithoutRunningTheScript()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         var marker = Path.Combine(host.Scratch, "ran");
         host.Experiment().WithScript($"open({JsonSerializer.Serialize(marker)}, 'w').close()\n").Build();
         var sim = await host.CreatePausedAsync();
@@ -191,7 +198,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task Stop_WhileCreated_EndsStoppedWithNothingLeft()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         host.Experiment().WithFakeClient("initialize_seconds", 0.5).Build();
         var states = new ConcurrentQueue<SimulationState>();
         host.Manager.StateChanged += (_, e) => states.Enqueue(e.Simulation.State);
@@ -211,7 +218,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task Stop_FromCompleted_CleansUp()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         host.Experiment().WithScript("nrp.run_loop(3)\n").Build();
         var sim = await host.CreatePausedAsync();
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
@@ -228,7 +235,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [InlineData("while True:\n    try:\n        nrp.run_loop()\n    except Exception:\n        pass\n    while True:\n        try:\n            sum(range(1000))\n        except Exception:\n            pass\n")]
     public async Task Stop_OfAScriptThatNeverReachesRunLoop_InterruptsIt(string script)
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         var errors = new ConcurrentQueue<SimulationError>();
         host.Experiment().WithConfig(timeout: 1000).WithScript("open('running.marker', 'w').close()\n" + script).Build();
         var sim = await host.CreatePausedAsync();
@@ -247,7 +254,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task Stop_OfALoopCatchingException_EndsAtTheNextRunLoop()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         host.Experiment().WithConfig(timeout: 1000)
             .WithScript("while True:\n    try:\n        nrp.run_loop()\n    except Exception:\n        pass\n").Build();
         var sim = await host.CreatePausedAsync();
@@ -260,7 +267,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task SysExit_EndsTheScriptNotTheHost()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         host.Experiment().WithScript("import sys\nnrp.run_loop()\nsys.exit()\n").Build();
         var sim = await host.CreatePausedAsync();
 
@@ -273,7 +280,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task Script_SeesExactlyTheInjectedNames_AndRelativePathsResolveInTheExperiment()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         var output = Path.Combine(host.Scratch, "out.json");
         host.Experiment()
             .WithFile("data/input.txt", "from the experiment")
@@ -306,7 +313,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task Stop_ZipsTheLogsAndHandsThemToStorage()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         host.Experiment().WithScript("print('printed by the script')\nfile_logger.info('logged to file')\nnrp.run_loop()\n").Build();
         var sim = await host.CreatePausedAsync();
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
@@ -330,7 +337,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task Print_FromTheScript_ReachesTheSimulationsLogger()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         var marker = Guid.NewGuid().ToString("N");
         host.Experiment().WithScript($"print('script says {marker}')\n").Build();
         var sim = await host.CreatePausedAsync();
@@ -344,7 +351,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task Overrides_ArePassedToTheClientForTheDataTransferEngine()
     {
-        await using var host = new CoreHost(python, configure: s => s["NrpHost:NrpCore:MqttPrefix"] = "pre");
+        await using var host = NewHost(s => s["NrpHost:NrpCore:MqttPrefix"] = "pre");
         var journal = Path.Combine(host.Scratch, "journal.jsonl");
         host.Experiment().WithFakeClient("journal", journal).Build();
 
@@ -361,7 +368,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task TwoSimulationsInARow_ShareNoState()
     {
-        await using var host = new CoreHost(python);
+        await using var host = NewHost();
         var output = Path.Combine(host.Scratch, "second.json");
         host.Experiment("first").WithFile("helper.py", "VALUE = 'first'\n").WithScript("""
             import sys, os, helper
@@ -396,7 +403,7 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
     [Fact]
     public async Task Stop_OfAScriptBlockedInACall_AbandonsItAsFailed_AndTheHostKeepsServing()
     {
-        await using var host = new CoreHost(python, configure: s => s["NrpHost:Simulation:AbandonAfterMilliseconds"] = "300");
+        await using var host = NewHost(s => s["NrpHost:Simulation:AbandonAfterMilliseconds"] = "300");
         host.Experiment("blocked").WithScript("import time\nnrp.run_loop()\ntime.sleep(20)\n").Build();
         host.Experiment().Build();
         var hostDirectory = Directory.GetCurrentDirectory();
@@ -410,9 +417,18 @@ public sealed class SimulationLifecycleTests(PythonFixture python)
         Assert.Equal(StateChangeStatus.Failed, stop.Status);
         Assert.Equal(SimulationState.Failed, host.Manager.Find(blocked.Id)!.State);
         Assert.Equal(hostDirectory, Directory.GetCurrentDirectory()); // not the abandoned script's folder
-        await host.WaitForLogAsync(blocked.Id, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Critical && e.Message.Contains("abandoned", StringComparison.Ordinal));
+
+        // In-process its thread is left to run (critical: it holds a part of this process); a worker process is killed.
+        await host.WaitForLogAsync(blocked.Id, e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Error && e.Message.Contains("abandoned", StringComparison.Ordinal)
+            && (isolation != "InProcess" || e.Level == Microsoft.Extensions.Logging.LogLevel.Critical));
         var next = await host.CreatePausedAsync();
         await host.Manager.RequestStateAsync(next.Id, SimulationState.Started);
         await host.WaitForStateAsync(next.Id, SimulationState.Completed);
     }
 }
+
+[Collection(PythonCollection.Name)]
+public sealed class SimulationLifecycleInProcessTests(PythonFixture python) : SimulationLifecycleTests(python, "InProcess");
+
+[Collection(PythonCollection.Name)]
+public sealed class SimulationLifecycleProcessTests(PythonFixture python) : SimulationLifecycleTests(python, "Process");

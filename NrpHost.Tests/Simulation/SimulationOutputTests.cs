@@ -9,10 +9,12 @@ namespace NrpHost.Tests.Simulation;
 [Collection(PythonCollection.Name)]
 public sealed class SimulationOutputTests(PythonFixture python)
 {
-    [Fact]
-    public async Task Output_CarriesTheScriptsPrintsAndLogRecords_InOrder_WithTheirLevels_BeforeTheFinalState()
+    [Theory]
+    [InlineData("InProcess")]
+    [InlineData("Process")]
+    public async Task Output_CarriesTheScriptsPrintsAndLogRecords_InOrder_WithTheirLevels_BeforeTheFinalState(string isolation)
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost(python, configure: s => s["NrpHost:Simulation:Isolation"] = isolation);
         host.Experiment().WithConfig(timeout: 100_000).WithScript("""
             import logging, sys, threading
             print("first")
@@ -48,6 +50,37 @@ public sealed class SimulationOutputTests(PythonFixture python)
             lines.Select(l => (l.Level, l.Text)));
         Assert.All(lines, l => Assert.Equal(simulation.Id, l.SimulationId));
         Assert.Equal(5, completedAfter);
+    }
+
+    [Theory]
+    [InlineData("InProcess")]
+    [InlineData("Process")]
+    public async Task ARuntimeError_ReachesSubscribersAfterEveryLinePrintedBeforeIt(string isolation)
+    {
+        await using var host = new CoreHost(python, configure: s => s["NrpHost:Simulation:Isolation"] = isolation);
+        host.Experiment().WithConfig(timeout: 100_000).WithScript("""
+            import time
+            for i in range(1000):
+                print("line", i)
+            time.sleep(0.5)
+            raise RuntimeError("after the lines")
+            """).Build();
+        var seen = new ConcurrentQueue<string>();
+
+        // A slow subscriber: the lines are still being handed on when the script raises (the drain takes them within 200 ms).
+        host.Manager.Output += (_, e) =>
+        {
+            Thread.Sleep(1);
+            seen.Enqueue(e.Text);
+        };
+        host.Manager.RuntimeError += (_, e) => seen.Enqueue("error: " + e.Error.Message);
+        var simulation = await host.CreatePausedAsync();
+
+        await host.Manager.RequestStateAsync(simulation.Id, SimulationState.Started);
+        await host.WaitForStateAsync(simulation.Id, SimulationState.Completed);
+
+        var expected = Enumerable.Range(0, 1000).Select(i => $"line {i}").Append("error: after the lines");
+        Assert.Equal(expected, seen.Where(s => s.StartsWith("line ", StringComparison.Ordinal) || s.StartsWith("error: ", StringComparison.Ordinal)));
     }
 
     [Fact]
