@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace NrpHost.Isolation;
 
 /// <summary>The few libc calls the process boundary needs (Linux).</summary>
-internal static partial class Libc
+internal static unsafe partial class Libc
 {
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
@@ -68,6 +68,49 @@ internal static partial class Libc
 
     [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
     private static partial int WaitPid(int pid, out int status, int options);
+
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall(long number, nint address, int operation, int value, nint timeout, nint address2, int value3);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    private const int FUTEX_WAIT = 0;
+    private const int FUTEX_WAKE = 1;
+
+    /// <summary>The futex system call's number (not a process-private futex: it works across processes on shared memory).</summary>
+    private static readonly long SysFutex = RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X64 => 202,
+        Architecture.Arm64 => 98,
+        _ => -1,
+    };
+
+    /// <summary>Sleeps while <c>*address == expected</c>, until woken or <paramref name="timeout"/> (a plain sleep where there is no futex).</summary>
+    public static unsafe void FutexWait(int* address, int expected, TimeSpan timeout)
+    {
+        if (SysFutex < 0)
+        {
+            Thread.Sleep(1);
+            return;
+        }
+
+        var time = new TimeSpec { Seconds = (long)timeout.TotalSeconds, Nanoseconds = timeout.Ticks % TimeSpan.TicksPerSecond * 100 };
+        Syscall(SysFutex, (nint)address, FUTEX_WAIT, expected, (nint)(&time), 0, 0);
+    }
+
+    /// <summary>Wakes every thread (of any process) waiting on <paramref name="address"/>.</summary>
+    public static unsafe void FutexWake(int* address)
+    {
+        if (SysFutex >= 0)
+        {
+            Syscall(SysFutex, (nint)address, FUTEX_WAKE, int.MaxValue, 0, 0, 0);
+        }
+    }
 
     [LibraryImport("libc", EntryPoint = "_exit")]
     public static partial void Exit(int code);

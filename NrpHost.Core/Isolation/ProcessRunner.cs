@@ -47,7 +47,7 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
     private readonly Lock _gateLock = new();
     private WorkerProcess? _worker;
     private GatePosition _gate = GatePosition.Closed;
-    private Task _moved = Task.CompletedTask;
+    private ControlBlock? _control;
     private long _steps;
     private long _resumedAt;
     private StepProfile? _profile;
@@ -62,9 +62,38 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
         _context = context;
     }
 
-    public long Steps => Interlocked.Read(ref _steps);
+    /// <summary>Iterations done: read from the block the script writes (never less than last read; the script could lie).</summary>
+    public long Steps
+    {
+        get
+        {
+            lock (_gateLock)
+            {
+                if (_control is { } control)
+                {
+                    _steps = Math.Max(_steps, control.Steps);
+                }
 
-    public long ResumedAt => Interlocked.Read(ref _resumedAt);
+                return _steps;
+            }
+        }
+    }
+
+    public long ResumedAt
+    {
+        get
+        {
+            lock (_gateLock)
+            {
+                if (_control is { } control)
+                {
+                    _resumedAt = control.ResumedAt;
+                }
+
+                return _resumedAt;
+            }
+        }
+    }
 
     public StepProfile? Profile => Volatile.Read(ref _profile);
 
@@ -78,58 +107,75 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
 
     public void Move(GatePosition position)
     {
-        // Called under the state machine's lock: only note it and send it (commands are taken in order, without waiting).
+        // Called under the state machine's lock: the flags are written and the script woken here, as in-process.
         lock (_gateLock)
         {
             _gate = position;
-            if (_worker is { } worker)
+            if (_control is { } control)
             {
-                _moved = SendAsync(worker, position);
+                Apply(control, position);
             }
         }
     }
 
-    /// <summary>Completes when the worker has moved its gate as last asked (or cannot any more).</summary>
-    public Task SettledAsync()
-    {
-        lock (_gateLock)
-        {
-            return _moved;
-        }
-    }
+    /// <summary>The gate is the shared block itself: it stands where it was moved as soon as it was moved.</summary>
+    public Task SettledAsync() => Task.CompletedTask;
 
-    private async Task SendAsync(WorkerProcess worker, GatePosition position)
+    private static void Apply(ControlBlock control, GatePosition position)
     {
-        try
+        switch (position)
         {
-            var steps = await worker.Service.MoveAsync(position, CancellationToken.None).WaitAsync(ShortCommand).ConfigureAwait(false);
-            Interlocked.Exchange(ref _steps, Math.Max(Steps, steps));
-        }
-        catch (Exception ex) when (IsChannelFault(ex) || ex is TimeoutException or RemoteInvocationException)
-        {
-            // The worker is gone or hung: its end is reported through Lost.
+            case GatePosition.Closed:
+                control.SetPaused(true);
+                break;
+            case GatePosition.Open:
+                control.SetPaused(false);
+                break;
+            default:
+                control.RequestStop();
+                control.SetPaused(false);
+                break;
         }
     }
 
     public async Task<SimulationError?> PrepareAsync(WorkerSetup setup)
     {
         ArgumentNullException.ThrowIfNull(setup);
-        var worker = await _pool.AcquireAsync(setup.Directory, _ending.Token).ConfigureAwait(false);
+        if (OperatingSystem.IsWindows())
+        {
+            throw new IsolationUnavailableException("worker processes need Linux");
+        }
+
+        // The pause gate, the step counter and the last resume live in a block both processes map.
+        var path = ControlPath(setup);
+        lock (_gateLock)
+        {
+            _control = ControlBlock.CreateShared(path);
+            Apply(_control, _gate);
+        }
+
+        var worker = await _pool.AcquireAsync(setup.Directory, path, _ending.Token).ConfigureAwait(false);
         worker.Attach(_id, this);
         lock (_gateLock)
         {
             _worker = worker;
-            if (_gate != GatePosition.Closed)
-            {
-                _moved = SendAsync(worker, _gate);
-            }
         }
 
         _ = WatchAsync(worker);
-        var reply = await Command(worker, (service, ct) => service.PrepareAsync(setup, ct), CancellationToken.None).ConfigureAwait(false);
+        var reply = await Command(worker, (service, ct) => service.PrepareAsync(setup with { ControlPath = path }, ct), CancellationToken.None).ConfigureAwait(false);
         await DeliveredAsync(worker, reply.Sequence).ConfigureAwait(false);
         Volatile.Write(ref _timeLogs, reply.Value?.TimeLogsFolder);
         return Own(reply.Value?.Error);
+    }
+
+    /// <summary>
+    /// Where the shared block goes: <c>/dev/shm</c> (memory), else next to the simulation directory; a name no other
+    /// simulation has.
+    /// </summary>
+    private string ControlPath(WorkerSetup setup)
+    {
+        var name = string.Create(CultureInfo.InvariantCulture, $"nrphost-{Environment.ProcessId}-{_id}-{Guid.NewGuid():N}.control");
+        return Directory.Exists("/dev/shm") ? Path.Combine("/dev/shm", name) : Path.Combine(Path.GetDirectoryName(setup.Directory)!, name);
     }
 
     public async Task<ScriptOutcome> RunAsync()
@@ -138,7 +184,6 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
         var reply = await Command(worker, (service, ct) => service.RunAsync(ct), CancellationToken.None).ConfigureAwait(false);
         await DeliveredAsync(worker, reply.Sequence).ConfigureAwait(false);
         var outcome = reply.Value ?? throw new InvalidDataException("The worker answered the run without an outcome.");
-        Interlocked.Exchange(ref _steps, Math.Max(0, outcome.Steps));
         return new ScriptOutcome(outcome.Stopped, Own(outcome.Error), outcome.Failed);
     }
 
@@ -158,8 +203,6 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
         {
             return new ShutdownReport(null, null);
         }
-
-        Interlocked.Exchange(ref _steps, Math.Max(Steps, shutdown.Steps));
 
         // The worker's interpreter is thrown away with it: nothing needs restoring, so no problem is reported.
         return new ShutdownReport(shutdown.ClientError, new SessionCloseReport(shutdown.EndedChildren, shutdown.RunningThreads, []));
@@ -233,17 +276,28 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
         {
             await worker.EndAsync().ConfigureAwait(false);
         }
+
+        ReleaseControl();
+    }
+
+    /// <summary>Keeps the last clock, then unmaps and removes the shared block (nothing runs that writes it any more).</summary>
+    private void ReleaseControl()
+    {
+        lock (_gateLock)
+        {
+            if (_control is { } control)
+            {
+                _steps = Math.Max(_steps, control.Steps);
+                _resumedAt = control.ResumedAt;
+                control.Dispose();
+                _control = null;
+            }
+        }
     }
 
     // ------------------------------------------------------------------------------------------------ events
 
     void IWorkerEventSink.Output(WorkerOutput output) => _context.Output(_id, output);
-
-    void IWorkerEventSink.Clock(WorkerClock clock)
-    {
-        Interlocked.Exchange(ref _steps, Math.Max(0, clock.Steps));
-        Interlocked.Exchange(ref _resumedAt, clock.ResumedAt);
-    }
 
     void IWorkerEventSink.Profile(StepProfile profile)
     {

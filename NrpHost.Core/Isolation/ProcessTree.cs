@@ -92,10 +92,9 @@ internal static class ProcessTree
 
     /// <summary>
     /// Freezes <paramref name="root"/>, its descendants and <paramref name="others"/> (processes known to belong to the
-    /// same simulation), walking the tree again until no new process appears, then kills them all. Returns the processes
-    /// killed besides the root.
+    /// same simulation) with SIGSTOP, walking the tree again until no new process appears. Returns every process frozen.
     /// </summary>
-    public static IReadOnlyCollection<int> Kill(int root, IEnumerable<int> others)
+    public static HashSet<int> Freeze(int root, IEnumerable<int> others)
     {
         var frozen = new HashSet<int>();
         var pending = new Stack<int>(others.Prepend(root));
@@ -120,13 +119,74 @@ internal static class ProcessTree
             }
         }
 
-        foreach (var pid in frozen)
+        return frozen;
+    }
+
+    /// <summary>
+    /// Waits until no thread of <paramref name="pids"/> runs any more (each stopped, dead or gone), at most
+    /// <paramref name="within"/>: from then on none of them writes anything. False when one still ran (a thread in
+    /// uninterruptible sleep).
+    /// </summary>
+    public static bool WaitStopped(IEnumerable<int> pids, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        var pending = pids.ToList();
+        while (true)
+        {
+            pending.RemoveAll(pid => !Runs(pid));
+            if (pending.Count == 0)
+            {
+                return true;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            Thread.Sleep(1);
+        }
+    }
+
+    /// <summary>Whether any thread of the process is still running or runnable (not stopped, dead or gone).</summary>
+    private static bool Runs(int pid)
+    {
+        string[] tasks;
+        try
+        {
+            tasks = Directory.GetDirectories(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/task"));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+
+        foreach (var task in tasks)
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                if (stat[stat.LastIndexOf(')') + 2] is not ('T' or 't' or 'Z' or 'X'))
+                {
+                    return true;
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or IndexOutOfRangeException)
+            {
+                // That thread is gone.
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Kills every one of <paramref name="pids"/> (SIGKILL: a stopped process dies too).</summary>
+    public static void KillAll(IEnumerable<int> pids)
+    {
+        foreach (var pid in pids)
         {
             Libc.Kill(pid, Libc.SIGKILL);
         }
-
-        frozen.Remove(root);
-        return frozen;
     }
 
     /// <summary>

@@ -15,9 +15,10 @@ internal static class Sandbox
         "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
     ];
 
-    /// <summary>The bubblewrap command line (up to <c>--</c>) for a worker whose directory is <paramref name="directory"/>.</summary>
-    public static List<string> Arguments(string bubblewrap, string directory, IEnumerable<string> hidden, IEnumerable<string> needed)
+    /// <summary>The bubblewrap command line (up to <c>--</c>) for a worker that may write only <paramref name="sandbox"/>.</summary>
+    public static List<string> Arguments(string bubblewrap, SandboxFor sandbox, IEnumerable<string> hidden, IEnumerable<string> needed)
     {
+        var directory = sandbox.Directory;
         var arguments = new List<string> { bubblewrap };
         arguments.AddRange(Namespaces);
         arguments.AddRange(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]);
@@ -37,7 +38,7 @@ internal static class Sandbox
             arguments.AddRange(["--ro-bind", path, path]);
         }
 
-        arguments.AddRange(["--bind", directory, directory, "--chdir", directory, "--"]);
+        arguments.AddRange(["--bind", directory, directory, "--bind", sandbox.ControlBlock, sandbox.ControlBlock, "--chdir", directory, "--"]);
         return arguments;
     }
 

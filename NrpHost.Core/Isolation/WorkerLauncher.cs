@@ -94,12 +94,12 @@ internal sealed class WorkerLauncher
     }
 
     /// <summary>
-    /// Starts a worker and waits until its interpreter is loaded. <paramref name="sandboxDirectory"/>: the only writable
-    /// directory of a sandboxed worker (null unless <see cref="SimulationIsolation.Sandbox"/>).
+    /// Starts a worker and waits until its interpreter is loaded. <paramref name="sandbox"/>: what a sandboxed worker may
+    /// write (null unless <see cref="SimulationIsolation.Sandbox"/>).
     /// </summary>
     /// <exception cref="IsolationUnavailableException">No worker can be started here, or it ended before it was ready.</exception>
     /// <exception cref="PythonNotAvailableException">The worker could not load the interpreter.</exception>
-    public async Task<WorkerProcess> StartAsync(string? sandboxDirectory, CancellationToken cancellationToken)
+    public async Task<WorkerProcess> StartAsync(SandboxFor? sandbox, CancellationToken cancellationToken)
     {
         if (Unavailable() is { } reason)
         {
@@ -114,18 +114,19 @@ internal sealed class WorkerLauncher
 
         var startup = new WorkerStartup
         {
-            HostProcessId = sandboxDirectory is null ? Environment.ProcessId : 0,
+            HostProcessId = sandbox is null ? Environment.ProcessId : 0,
             PythonLibrary = python.Library,
             PythonExecutable = python.Executable,
             PythonHome = python.Home,
             PythonPackages = PythonPackages,
             MemoryMB = _options.Limits.MemoryMB,
             OpenFiles = _options.Limits.OpenFiles,
-            Processes = _processLimit.ByRlimit ? _options.Limits.Processes : null,
+            Processes = _options.Limits.Processes,
+            ProcessesByRlimit = _processLimit.ByRlimit,
             EmbeddedRuntime = _embeddedRuntime,
             RelayMqtt = _embeddedRuntime is not null && _relayMqtt(),
         };
-        var start = StartInfo(startup, sandboxDirectory, python);
+        var start = StartInfo(startup, sandbox, python);
         var spawned = new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously);
         _ = SpawnThread.Value;
         Spawns.Add(() =>
@@ -185,19 +186,19 @@ internal sealed class WorkerLauncher
         }
     }
 
-    private ProcessStartInfo StartInfo(WorkerStartup startup, string? sandboxDirectory, PythonRuntimeStatus python)
+    private ProcessStartInfo StartInfo(WorkerStartup startup, SandboxFor? sandbox, PythonRuntimeStatus python)
     {
         var worker = new List<string> { Dotnet!, WorkerAssembly, JsonSerializer.Serialize(startup) };
-        var command = sandboxDirectory is null
+        var command = sandbox is null
             ? worker
-            : [.. Sandbox.Arguments(_options.Worker.Bubblewrap, sandboxDirectory, _paths.Hidden, NeededPaths(python)), .. worker];
+            : [.. Sandbox.Arguments(_options.Worker.Bubblewrap, sandbox, _paths.Hidden, NeededPaths(python)), .. worker];
         var start = new ProcessStartInfo(command[0])
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = sandboxDirectory ?? "/",
+            WorkingDirectory = sandbox?.Directory ?? "/",
         };
         foreach (var argument in command.Skip(1))
         {
@@ -278,6 +279,9 @@ internal sealed class WorkerLauncher
         return Candidates().FirstOrDefault(File.Exists);
     }
 }
+
+/// <summary>What a sandboxed worker may write: its simulation's directory and its control block.</summary>
+internal sealed record SandboxFor(string Directory, string ControlBlock);
 
 /// <summary>Folders a sandboxed worker must not see (other simulations, the experiment store) and folders it must.</summary>
 internal sealed record SandboxPaths(IReadOnlyList<string> Hidden, IReadOnlyList<string> Needed);

@@ -68,10 +68,13 @@ internal sealed class WorkerPool : IAsyncDisposable
         }
     }
 
-    /// <summary>A worker for one simulation whose directory is <paramref name="directory"/>; ready to prepare it.</summary>
+    /// <summary>
+    /// A worker for one simulation whose directory is <paramref name="directory"/> and whose control block is the file
+    /// <paramref name="controlBlock"/>; ready to prepare it.
+    /// </summary>
     /// <exception cref="IsolationUnavailableException">Workers cannot run here, or this one could not be started.</exception>
     /// <exception cref="PythonNotAvailableException">The worker could not load the interpreter.</exception>
-    public async Task<WorkerProcess> AcquireAsync(string directory, CancellationToken cancellationToken)
+    public async Task<WorkerProcess> AcquireAsync(string directory, string controlBlock, CancellationToken cancellationToken)
     {
         if (Unavailable is { } reason)
         {
@@ -80,7 +83,7 @@ internal sealed class WorkerPool : IAsyncDisposable
 
         if (_options.Isolation == SimulationIsolation.Sandbox)
         {
-            return await StartAsync(directory, cancellationToken).ConfigureAwait(false);
+            return await StartAsync(new SandboxFor(directory, controlBlock), cancellationToken).ConfigureAwait(false);
         }
 
         Task<WorkerProcess>? spare;
@@ -115,11 +118,11 @@ internal sealed class WorkerPool : IAsyncDisposable
         return worker;
     }
 
-    private async Task<WorkerProcess> StartAsync(string? sandboxDirectory, CancellationToken cancellationToken)
+    private async Task<WorkerProcess> StartAsync(SandboxFor? sandbox, CancellationToken cancellationToken)
     {
         try
         {
-            var worker = await _launcher.StartAsync(sandboxDirectory, cancellationToken).ConfigureAwait(false);
+            var worker = await _launcher.StartAsync(sandbox, cancellationToken).ConfigureAwait(false);
             _lastFailure = null;
             return worker;
         }
@@ -145,7 +148,7 @@ internal sealed class WorkerPool : IAsyncDisposable
         {
             try
             {
-                await (await spare.ConfigureAwait(false)).EndAsync().ConfigureAwait(false);
+                await (await spare.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IsolationUnavailableException or PythonNotAvailableException or OperationCanceledException)
             {

@@ -12,8 +12,6 @@ internal interface IWorkerEventSink
 {
     void Output(WorkerOutput output);
 
-    void Clock(WorkerClock clock);
-
     void Profile(StepProfile profile);
 
     void Publish(WorkerMessage message);
@@ -55,6 +53,7 @@ internal sealed class WorkerProcess : System.IAsyncDisposable
     private int _simulationId = -1;
     private volatile bool _ending;
     private int _ended;
+    private Task? _finishing;
 
     public WorkerProcess(Process process, ILoggerFactory loggerFactory, int memoryMB, ProcessLimit limit)
     {
@@ -71,7 +70,6 @@ internal sealed class WorkerProcess : System.IAsyncDisposable
         };
         _rpc.AddLocalRpcMethod(WorkerEvents.Ready, new Action<WorkerReady>(OnReady));
         _rpc.AddLocalRpcMethod(WorkerEvents.Output, new Action<WorkerOutput>(o => Deliver(o.Sequence, s => s.Output(o))));
-        _rpc.AddLocalRpcMethod(WorkerEvents.Clock, new Action<WorkerClock>(c => Deliver(c.Sequence, s => s.Clock(c))));
         _rpc.AddLocalRpcMethod(WorkerEvents.Profile, new Action<WorkerProfile>(p => Deliver(p.Sequence, s => s.Profile(p.Profile))));
         _rpc.AddLocalRpcMethod(WorkerEvents.Publish, new Action<WorkerMessage>(m => Deliver(m.Sequence, s => s.Publish(m))));
         _rpc.AddLocalRpcMethod(WorkerEvents.Log, new Action<WorkerLogEntry>(OnLog));
@@ -143,23 +141,45 @@ internal sealed class WorkerProcess : System.IAsyncDisposable
     public void Kill()
     {
         _ending = true;
-        KillTree();
+        KillTree(waitStopped: false);
+        _ = FinishAsync();
     }
 
     /// <summary>
-    /// Ends the worker and everything it started (daemons included), waits for it to exit and reaps what it left to
-    /// the host. Never throws.
+    /// Ends the worker and everything it started (daemons included): once it returns, none of them runs any more, so
+    /// nothing writes into the simulation's directory. Waiting for them to exit, reaping what they left to the host and
+    /// closing the channel go on in the background. Never throws.
     /// </summary>
-    public async Task EndAsync()
+    public Task EndAsync()
     {
         _ending = true;
-        KillTree();
-        HashSet<int> ended;
+        KillTree(waitStopped: true);
+        _ = FinishAsync();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Completes once the worker has exited and what it left to the host is reaped (at once when it was never ended).</summary>
+    public Task Finished
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _finishing ?? Task.CompletedTask;
+            }
+        }
+    }
+
+    private Task FinishAsync()
+    {
         lock (_lock)
         {
-            ended = [.. _killed];
+            return _finishing ??= FinishCoreAsync();
         }
+    }
 
+    private async Task FinishCoreAsync()
+    {
         try
         {
             await _process.WaitForExitAsync().WaitAsync(ExitWait).ConfigureAwait(false);
@@ -170,6 +190,12 @@ internal sealed class WorkerProcess : System.IAsyncDisposable
         }
 
         // Its killed children were given to this process (the nearest subreaper) when it died: reap them.
+        HashSet<int> ended;
+        lock (_lock)
+        {
+            ended = [.. _killed];
+        }
+
         for (var attempt = 0; attempt < 50 && ended.Count > 0; attempt++)
         {
             ProcessTree.Reap(ended);
@@ -188,14 +214,18 @@ internal sealed class WorkerProcess : System.IAsyncDisposable
     private bool IsReapedOrForeign(int pid) =>
         ProcessTree.ParentOf(pid) is not { } parent || (parent != Environment.ProcessId && parent != ProcessId);
 
-    public async ValueTask DisposeAsync() => await EndAsync().ConfigureAwait(false);
+    public async ValueTask DisposeAsync()
+    {
+        await EndAsync().ConfigureAwait(false);
+        await Finished.ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Kills the worker's tree: while it lives, every descendant; once it has died, the processes it had started that
     /// were given to the host (those noted earlier, and those still in its session). Returns the processes killed
     /// besides the worker.
     /// </summary>
-    private void KillTree()
+    private void KillTree(bool waitStopped)
     {
         if (Interlocked.Exchange(ref _ended, 1) == 1)
         {
@@ -212,7 +242,15 @@ internal sealed class WorkerProcess : System.IAsyncDisposable
         var orphans = ProcessTree.Children(Environment.ProcessId)
             .Where(pid => pid != ProcessId && ProcessTree.SessionOf(pid) == ProcessId);
         var members = _limit.Members(ProcessId);
-        var killed = new HashSet<int>(ProcessTree.Kill(ProcessId, known.Concat(orphans).Concat(members).Where(pid => pid != ProcessId && Belongs(pid, known))));
+        var frozen = ProcessTree.Freeze(ProcessId, known.Concat(orphans).Concat(members).Where(pid => pid != ProcessId && Belongs(pid, known)));
+        if (waitStopped)
+        {
+            // Stopped, none of them writes into the simulation directory any more, however long dying takes.
+            ProcessTree.WaitStopped(frozen, TimeSpan.FromSeconds(2));
+        }
+
+        ProcessTree.KillAll(frozen);
+        var killed = new HashSet<int>(frozen.Where(pid => pid != ProcessId));
         List<int> leftBehind;
         lock (_lock)
         {

@@ -107,7 +107,7 @@ internal static class WorkerProgram
             refused.Add($"OpenFiles = {files}");
         }
 
-        if (startup.Processes is { } processes && !Libc.SetLimit(Libc.Resource.Processes, (ulong)processes))
+        if (startup is { ProcessesByRlimit: true, Processes: { } processes } && !Libc.SetLimit(Libc.Resource.Processes, (ulong)processes))
         {
             refused.Add($"Processes = {processes}");
         }

@@ -7,7 +7,8 @@ namespace NrpHost.Isolation;
 
 /// <summary>
 /// The commands a host sends to its worker process (JSON-RPC requests, handled one at a time in the order they were
-/// sent). Each runs the same <see cref="SimulationWorker"/> command an in-process simulation runs.
+/// sent). Each runs the same <see cref="SimulationWorker"/> command an in-process simulation runs. The pause gate is
+/// not a command: it is the control block both processes map (see <see cref="ControlBlock"/>).
 /// </summary>
 [JsonRpcContract]
 [GenerateShape(IncludeMethods = MethodShapeFlags.PublicInstance)]
@@ -31,9 +32,6 @@ internal partial interface IWorkerService
     /// <summary>The step-latency profile now.</summary>
     Task<StepProfile?> ReadProfileAsync(CancellationToken cancellationToken);
 
-    /// <summary>Moves the pause gate; answers with the steps done when it moved.</summary>
-    Task<long> MoveAsync(GatePosition position, CancellationToken cancellationToken);
-
     /// <summary>Answers at once (the host's check that the worker still answers).</summary>
     Task<int> PingAsync(CancellationToken cancellationToken);
 }
@@ -49,9 +47,6 @@ internal static class WorkerEvents
 
     /// <summary>Worker → host: a log entry of the worker's own (<see cref="WorkerLogEntry"/>).</summary>
     public const string Log = "log";
-
-    /// <summary>Worker → host: the step counter and the last resume (<see cref="WorkerClock"/>).</summary>
-    public const string Clock = "clock";
 
     /// <summary>Worker → host: the step-latency profile as it stands (<see cref="WorkerProfile"/>).</summary>
     public const string Profile = "profile";
@@ -71,10 +66,10 @@ internal sealed record WorkerReply<T>(T? Value, long Sequence)
 internal sealed record WorkerPrepared(SimulationError? Error, string? TimeLogsFolder);
 
 /// <summary>How the script ended.</summary>
-internal sealed record WorkerRunOutcome(bool Stopped, SimulationError? Error, bool Failed, long Steps);
+internal sealed record WorkerRunOutcome(bool Stopped, SimulationError? Error, bool Failed);
 
 /// <summary>How the shutdown went; what closing the session found (the worker's own interpreter is not reused, so nothing is restored).</summary>
-internal sealed record WorkerShutdown(string? ClientError, IReadOnlyList<string> EndedChildren, IReadOnlyList<string> RunningThreads, long Steps);
+internal sealed record WorkerShutdown(string? ClientError, IReadOnlyList<string> EndedChildren, IReadOnlyList<string> RunningThreads);
 
 /// <summary>A place in an experiment file.</summary>
 internal sealed record WorkerLocation(string File, int Line, string Function);
@@ -93,9 +88,6 @@ internal sealed record WorkerDropped(string Category, long Count);
 
 /// <summary>A log entry of the worker's own.</summary>
 internal sealed record WorkerLogEntry(long Sequence, string Category, int Level, string Text);
-
-/// <summary>The simulation's clock as the worker's control block has it.</summary>
-internal sealed record WorkerClock(long Sequence, long Steps, long ResumedAt);
 
 /// <summary>The step-latency profile as it stands.</summary>
 internal sealed record WorkerProfile(long Sequence, StepProfile Profile);
@@ -126,8 +118,11 @@ internal sealed record WorkerStartup
 
     public int? OpenFiles { get; init; }
 
-    /// <summary>RLIMIT_NPROC, when no pids cgroup enforces the process limit.</summary>
+    /// <summary>The process limit, as configured (named in the message when a fork is refused).</summary>
     public int? Processes { get; init; }
+
+    /// <summary>Whether the worker sets the process limit itself (RLIMIT_NPROC): no pids cgroup enforces it.</summary>
+    public bool ProcessesByRlimit { get; init; }
 
     /// <summary>The embedded nrp-core runtime's folder, loaded before the simulation needs it; null with a real nrp-core.</summary>
     public string? EmbeddedRuntime { get; init; }

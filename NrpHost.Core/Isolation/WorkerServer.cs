@@ -11,13 +11,10 @@ namespace NrpHost.Isolation;
 /// <summary>
 /// The worker process's side of the channel: it runs one simulation's <see cref="SimulationWorker"/> (the same
 /// in-process runner the host uses without isolation) on the host's commands, and sends the host everything it must
-/// know, in one ordered stream: output, its own log entries, the clock, the profile and data-transfer messages.
+/// know, in one ordered stream: output, its own log entries, the profile and data-transfer messages.
 /// </summary>
 internal sealed class WorkerServer : IWorkerService
 {
-    /// <summary>How often the clock is read from the control block and sent when it changed.</summary>
-    private static readonly TimeSpan ClockEvery = TimeSpan.FromMilliseconds(10);
-
     /// <summary>How often the profile is sent while the script runs.</summary>
     private static readonly TimeSpan ProfileEvery = TimeSpan.FromMilliseconds(500);
 
@@ -34,8 +31,6 @@ internal sealed class WorkerServer : IWorkerService
     private SimulationWorker? _worker;
     private long _pendingMessages;
     private long _droppedMessages;
-    private long _sentSteps = -1;
-    private long _sentResumedAt = -1;
 
     public WorkerServer(WorkerStartup startup, WorkerOutbox outbox, ILoggerFactory loggerFactory)
     {
@@ -57,7 +52,9 @@ internal sealed class WorkerServer : IWorkerService
             using (Py.GIL())
             {
                 // What every simulation imports anyway, loaded before it is needed: the warm part of a warm spare.
-                Py.Import("nrphost.runner").Dispose();
+                using var runner = Py.Import("nrphost.runner");
+                using var isolated = true.ToPython();
+                runner.SetAttr("ISOLATED", isolated);
                 Py.Import("nrphost.profiling").Dispose();
                 using var faulthandler = Py.Import("faulthandler");
                 using var stderr = new PyInt(2);
@@ -107,7 +104,7 @@ internal sealed class WorkerServer : IWorkerService
             _ = large.As<long>() + small.As<int>() + text.As<string>().Length;
         }
 
-        System.Text.Json.JsonSerializer.Serialize(new WorkerRunOutcome(false, new SimulationError { SimulationId = 0, Message = string.Empty, ErrorType = string.Empty }, false, 0));
+        System.Text.Json.JsonSerializer.Serialize(new WorkerRunOutcome(false, new SimulationError { SimulationId = 0, Message = string.Empty, ErrorType = string.Empty }, false));
     }
 
     public async Task<WorkerReply<WorkerPrepared>> PrepareAsync(WorkerSetup setup, CancellationToken cancellationToken)
@@ -119,7 +116,7 @@ internal sealed class WorkerServer : IWorkerService
         }
 
         _worker = new SimulationWorker(setup.SimulationId, _logger);
-        _ = Task.Run(ReportClockAsync, CancellationToken.None);
+        _ = Task.Run(ReportProfileAsync, CancellationToken.None);
         var error = await _worker.PrepareAsync(setup).ConfigureAwait(false);
         return new WorkerReply<WorkerPrepared>(new WorkerPrepared(error, _worker.TimeLogsFolder), _outbox.Enqueued);
     }
@@ -128,20 +125,18 @@ internal sealed class WorkerServer : IWorkerService
     {
         var worker = Worker();
         var outcome = await worker.RunAsync().ConfigureAwait(false);
-        SendClock(worker);
         SendProfile(worker);
         var limit = outcome.Stopped ? null : LimitPassed(outcome.Error);
         var error = limit is null ? outcome.Error : outcome.Error! with { Message = limit };
-        return new WorkerReply<WorkerRunOutcome>(new WorkerRunOutcome(outcome.Stopped, error, limit is not null, worker.Steps), _outbox.Enqueued);
+        return new WorkerReply<WorkerRunOutcome>(new WorkerRunOutcome(outcome.Stopped, error, limit is not null), _outbox.Enqueued);
     }
 
     public async Task<WorkerReply<WorkerShutdown>> ShutdownAsync(CancellationToken cancellationToken)
     {
         var worker = Worker();
         var report = await worker.ShutdownAsync().ConfigureAwait(false);
-        SendClock(worker);
         var closed = report.Closed;
-        var shutdown = new WorkerShutdown(report.ClientError, closed?.EndedChildren ?? [], closed?.RunningThreads ?? [], worker.Steps);
+        var shutdown = new WorkerShutdown(report.ClientError, closed?.EndedChildren ?? [], closed?.RunningThreads ?? []);
         return new WorkerReply<WorkerShutdown>(shutdown, _outbox.Enqueued);
     }
 
@@ -157,17 +152,6 @@ internal sealed class WorkerServer : IWorkerService
         Task.FromResult(_worker?.Profile);
 
     public Task<int> PingAsync(CancellationToken cancellationToken) => Task.FromResult(Environment.ProcessId);
-
-    public Task<long> MoveAsync(GatePosition position, CancellationToken cancellationToken)
-    {
-        if (_worker is not { } worker)
-        {
-            return Task.FromResult(0L);
-        }
-
-        worker.Move(position);
-        return Task.FromResult(worker.Steps);
-    }
 
     private SimulationWorker Worker() => _worker ?? throw new InvalidOperationException("No simulation was prepared in this worker.");
 
@@ -202,36 +186,18 @@ internal sealed class WorkerServer : IWorkerService
         return null;
     }
 
-    /// <summary>Sends the clock whenever it changes, and the profile twice a second while it changes.</summary>
-    private async Task ReportClockAsync()
+    /// <summary>Sends the profile twice a second while it changes (the clock is read by the host in the shared control block).</summary>
+    private async Task ReportProfileAsync()
     {
-        using var timer = new PeriodicTimer(ClockEvery);
-        var sinceProfile = 0;
+        using var timer = new PeriodicTimer(ProfileEvery);
         var lastProfiled = -1L;
         while (await timer.WaitForNextTickAsync().ConfigureAwait(false))
         {
-            if (_worker is not { } worker)
+            if (_worker is { Profile: not null } worker && worker.Steps != lastProfiled)
             {
-                continue;
-            }
-
-            SendClock(worker);
-            if (++sinceProfile * ClockEvery >= ProfileEvery && worker.Steps != lastProfiled)
-            {
-                sinceProfile = 0;
                 lastProfiled = worker.Steps;
                 SendProfile(worker);
             }
-        }
-    }
-
-    private void SendClock(SimulationWorker worker)
-    {
-        var steps = worker.Steps;
-        var resumedAt = worker.ResumedAt;
-        if (Interlocked.Exchange(ref _sentSteps, steps) != steps | Interlocked.Exchange(ref _sentResumedAt, resumedAt) != resumedAt)
-        {
-            _outbox.Post(WorkerEvents.Clock, seq => new WorkerClock(seq, steps, resumedAt));
         }
     }
 

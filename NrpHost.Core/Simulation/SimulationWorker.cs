@@ -54,6 +54,9 @@ internal sealed record WorkerSetup(
     /// <summary>The simulation.</summary>
     public int SimulationId { get; init; }
 
+    /// <summary>A control block shared with the host (a worker process); null: a block of this process.</summary>
+    public string? ControlPath { get; init; }
+
     /// <summary>Whether the steps are profiled (see <see cref="StepProfiler"/>).</summary>
     public bool Profile { get; init; }
 
@@ -211,6 +214,16 @@ internal sealed class SimulationWorker : ISimulationRunner
     public Task<SimulationError?> PrepareAsync(WorkerSetup setup)
     {
         _setup = setup;
+        if (setup.ControlPath is { } shared)
+        {
+            // In a worker process the host moves the gate in the block it shares; the script waits on the block itself.
+            lock (_controlLock)
+            {
+                _control?.Dispose();
+                _control = ControlBlock.OpenShared(shared);
+            }
+        }
+
         _thread = new Thread(ThreadMain)
         {
             IsBackground = true,
@@ -464,7 +477,7 @@ internal sealed class SimulationWorker : ISimulationRunner
 
     private ScriptOutcome Run()
     {
-        _gate.Wait();
+        WaitAtGate();
         lock (_controlLock)
         {
             if (_control is null || _control.IsStopRequested || _session is null)
@@ -588,7 +601,17 @@ internal sealed class SimulationWorker : ISimulationRunner
     }
 
     /// <summary>Called by Python (through pythonnet, without the GIL) when the script reaches a closed gate.</summary>
-    private void WaitAtGate() => _gate.Wait();
+    private void WaitAtGate()
+    {
+        if (_control is { IsShared: true } shared)
+        {
+            shared.WaitWhilePaused();
+        }
+        else
+        {
+            _gate.Wait();
+        }
+    }
 
     private void ReleaseControl()
     {

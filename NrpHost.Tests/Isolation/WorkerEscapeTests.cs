@@ -212,6 +212,56 @@ public sealed class WorkerEscapeTests(PythonFixture python)
     }
 
     [Fact]
+    public async Task ADaemonOfAWorkerThatDied_IsEndedByTheHost_ItsSubreaper()
+    {
+        // Limits:Processes puts each worker in a pids cgroup of its own (as the server does), which lists the daemon.
+        await using var host = ProcessHost(s => s["NrpHost:Simulation:Limits:Processes"] = "512");
+        host.Experiment("daemon").WithConfig(timeout: 1000).WithScript(DaemonScript.Replace("nrp.run_loop()", "while True:\n    nrp.run_loop()\n    time.sleep(0.01)", StringComparison.Ordinal)).Build();
+        var sim = await host.CreatePausedAsync("daemon");
+        var worker = Manager(host).ProcessOf(sim.Id);
+        await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
+        var pidFile = Path.Combine(Manager(host).DirectoryOf(sim.Id)!, "daemon.pid");
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!File.Exists(pidFile))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the daemon did not start");
+            await Task.Delay(10);
+        }
+
+        var daemon = int.Parse(File.ReadAllText(pidFile), CultureInfo.InvariantCulture);
+
+        System.Diagnostics.Process.GetProcessById(worker).Kill();
+        await host.WaitForStateAsync(sim.Id, SimulationState.Failed);
+
+        await WaitGoneAsync(worker);
+        await WaitGoneAsync(daemon);
+    }
+
+    [Fact]
+    public async Task AProcessBomb_EndsItsSimulationAsFailed_NamingTheLimit()
+    {
+        await using var host = ProcessHost(s => s["NrpHost:Simulation:Limits:Processes"] = "96");
+        host.Experiment().WithConfig(timeout: 1000).WithScript(
+            """
+            import subprocess
+            nrp.run_loop()
+            children = []
+            while True:
+                children.append(subprocess.Popen(["sleep", "60"]))
+            """).Build();
+        var errors = Errors(host);
+        var sim = await host.CreatePausedAsync();
+        var worker = Manager(host).ProcessOf(sim.Id);
+        await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
+        var ended = await host.WaitForAsync(sim.Id, s => s.State is SimulationState.Failed or SimulationState.Completed, TimeSpan.FromSeconds(30));
+
+        Assert.True(ended.State == SimulationState.Failed, $"{ended.State}: {string.Join(" | ", errors.Select(e => e.ErrorType + " " + e.Message))}");
+        var error = Assert.Single(errors);
+        Assert.Contains("process limit (NrpHost:Simulation:Limits:Processes = 96)", error.Message, StringComparison.Ordinal);
+        await WaitGoneAsync(worker);
+    }
+
+    [Fact]
     public async Task AWorker_IsInASessionOfItsOwn_AndHasNoSocketAndNoDescriptorOfTheHost_ButItsChannel()
     {
         await using var host = ProcessHost();

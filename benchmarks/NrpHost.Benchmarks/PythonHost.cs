@@ -83,20 +83,84 @@ public static class PythonHost
             """));
     }
 
+    /// <summary>
+    /// Turns the experiment at <paramref name="folder"/> into the two-engine exchange: engine <c>python_1</c> sets a
+    /// datapack every step, the transceiver function forwards it to <c>python_2</c>, which reads it (nothing printed).
+    /// </summary>
+    internal static void WriteExchange(string folder, double timeout)
+    {
+        File.WriteAllText(Path.Combine(folder, "engine_1.py"), """
+            from nrp_core.engines.python_json import EngineScript
+
+            class Script(EngineScript):
+                def initialize(self):
+                    self._registerDataPack("datapack1")
+                    self._setDataPack("datapack1", {"time": 0})
+
+                def runLoop(self, timestep_ns):
+                    self._setDataPack("datapack1", {"time": self._time_ns})
+
+                def shutdown(self):
+                    pass
+            """);
+        File.WriteAllText(Path.Combine(folder, "engine_2.py"), """
+            from nrp_core.engines.python_json import EngineScript
+
+            class Script(EngineScript):
+                def initialize(self):
+                    self._registerDataPack("rec_datapack1")
+                    self._setDataPack("rec_datapack1", {})
+
+                def runLoop(self, timestep_ns):
+                    self.received = self._getDataPack("rec_datapack1")
+
+                def shutdown(self):
+                    pass
+            """);
+        File.WriteAllText(Path.Combine(folder, "tf_1.py"), """
+            from nrp_core import *
+            from nrp_core.data.nrp_json import *
+
+            @EngineDataPack(keyword="datapack1", id=DataPackIdentifier("datapack1", "python_1"))
+            @TransceiverFunction("python_2")
+            def tf_1(datapack1):
+                forwarded = JsonDataPack("rec_datapack1", "python_2")
+                forwarded.data["time"] = datapack1.data["time"]
+                return [forwarded]
+            """);
+        File.WriteAllText(Path.Combine(folder, "simulation_config.json"), string.Create(System.Globalization.CultureInfo.InvariantCulture, $$"""
+            {"SimulationTimeout": {{timeout}}, "SimulationTimestep": 0.01,
+             "EngineConfigs": [
+               {"EngineName": "python_1", "EngineType": "python_json", "PythonFileName": "engine_1.py", "EngineTimestep": 0.01},
+               {"EngineName": "python_2", "EngineType": "python_json", "PythonFileName": "engine_2.py", "EngineTimestep": 0.01}],
+             "DataPackProcessingFunctions": [{"Name": "tf_1", "FileName": "tf_1.py"}]}
+            """));
+    }
+
     /// <summary>A simulation manager over a temporary storage root holding one experiment.</summary>
     public sealed class Host : IAsyncDisposable
     {
         private readonly ServiceProvider _provider;
 
-        public Host(string script, double timeout = 1e6, string? engine = null)
+        public Host(string script, double timeout = 1e6, string? engine = null, Isolation.SimulationIsolation isolation = Isolation.SimulationIsolation.InProcess, bool exchange = false)
         {
-            _ = Runtime;
+            if (isolation == Isolation.SimulationIsolation.InProcess)
+            {
+                _ = Runtime;
+            }
+
             Root = Path.Combine(Path.GetTempPath(), "nrphost-bench-" + Guid.NewGuid().ToString("N")[..8]);
             WriteExperiment(Root, script, timeout, engine);
+            if (exchange)
+            {
+                WriteExchange(Path.Combine(Root, "experiments", "bench"), timeout);
+            }
+
             var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["NrpHost:Storage:LocalRoot"] = Path.Combine(Root, "experiments"),
                 ["NrpHost:Simulation:WorkDirectory"] = Path.Combine(Root, "work"),
+                ["NrpHost:Simulation:Isolation"] = isolation.ToString(),
             }).Build();
             var services = new ServiceCollection();
             services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
@@ -107,6 +171,25 @@ public static class PythonHost
         }
 
         public string Root { get; }
+
+        /// <summary>Starts the warm spare worker (Process isolation).</summary>
+        public void WarmUp() => ((SimulationManager)Manager).WarmUp();
+
+        /// <summary>Waits until the warm spare is ready (Process isolation; at once otherwise).</summary>
+        public void WaitForSpare()
+        {
+            var workers = ((SimulationManager)Manager).Workers;
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (workers is not null && !workers.HasReadySpare)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException("no warm spare worker: " + workers.LastFailure);
+                }
+
+                Thread.Sleep(5);
+            }
+        }
 
         public ISimulationManager Manager { get; }
 

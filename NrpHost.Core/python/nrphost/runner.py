@@ -43,6 +43,9 @@ class NRPStopExecution(BaseException):
 
 RESERVED_DESCRIPTORS = 16
 
+# Set by the worker process that runs one simulation in an interpreter of its own (Process and Sandbox isolation).
+ISOLATED = False
+
 
 def _reserve_descriptors(count):
     """Open ``count`` descriptors on /dev/null to hand back later (as many as can be had)."""
@@ -419,7 +422,8 @@ class Session:
                 origin = getattr(module, "__file__", None) or ""
                 if isinstance(origin, str) and origin.startswith(prefix):
                     del sys.modules[name]
-        problems = _containment.restore(os.path.dirname(self.directory))
+        # A worker process runs one simulation and is thrown away with its interpreter: nothing to give back.
+        problems = [] if ISOLATED else _containment.restore(os.path.dirname(self.directory))
         if self._file_handler is not None:
             self.file_logger.removeHandler(self._file_handler)
             self._file_handler.close()
