@@ -17,6 +17,7 @@ internal sealed class WorkerPool : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly Lazy<string?> _unavailable;
+    private readonly List<WorkerProcess> _handedOut = [];
     private Task<WorkerProcess>? _spare;
     private volatile string? _lastFailure;
     private bool _disposed;
@@ -83,7 +84,7 @@ internal sealed class WorkerPool : IAsyncDisposable
 
         if (_options.Isolation == SimulationIsolation.Sandbox)
         {
-            return await StartAsync(new SandboxFor(directory, controlBlock), cancellationToken).ConfigureAwait(false);
+            return HandOut(await StartAsync(new SandboxFor(directory, controlBlock), cancellationToken).ConfigureAwait(false));
         }
 
         Task<WorkerProcess>? spare;
@@ -115,6 +116,18 @@ internal sealed class WorkerPool : IAsyncDisposable
 
         worker ??= await StartAsync(null, cancellationToken).ConfigureAwait(false);
         WarmUp();
+        return HandOut(worker);
+    }
+
+    /// <summary>Notes a worker given to a simulation, so the pool waits for its end when it is disposed.</summary>
+    private WorkerProcess HandOut(WorkerProcess worker)
+    {
+        lock (_lock)
+        {
+            _handedOut.RemoveAll(w => w.Exited.IsCompleted && w.Finished.IsCompleted);
+            _handedOut.Add(worker);
+        }
+
         return worker;
     }
 
@@ -137,11 +150,23 @@ internal sealed class WorkerPool : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Task<WorkerProcess>? spare;
+        WorkerProcess[] handedOut;
         lock (_lock)
         {
             _disposed = true;
             spare = _spare;
             _spare = null;
+            handedOut = [.. _handedOut];
+        }
+
+        // The simulations were stopped before: their workers are ending; wait (bounded) until they are gone.
+        try
+        {
+            await Task.WhenAll(handedOut.Select(w => w.Finished)).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // One in uninterruptible sleep: it goes when it wakes.
         }
 
         if (spare is not null)

@@ -11,15 +11,12 @@ namespace NrpHost.Tests.Isolation;
 /// </summary>
 public sealed class WorkerHostProcessTests
 {
-    private const string Config =
-        """{"SimulationTimeout": 100000, "EngineConfigs": [{"EngineType": "python_json", "EngineName": "engine", "PythonFileName": "engine.py"}]}""";
-
     [Fact]
     public async Task SigtermToTheHost_AfterTheScriptReplacedSigtermsHandler_StopsItWithinItsShutdownTime_AndArchivesTheLogs()
     {
         using var temp = new TempDirectory("sigterm");
         var marker = "stepping " + Guid.NewGuid().ToString("N");
-        Write(temp.Combine("experiments"), $$"""
+        NrpHost.Tests.Simulation.ContainmentProcessTests.WriteExperiment(temp.Combine("experiments"), $$"""
             import faulthandler, signal, sys, time
             faulthandler.register(signal.SIGTERM, chain=False, file=sys.__stderr__)
             print("{{marker}}")
@@ -54,7 +51,7 @@ public sealed class WorkerHostProcessTests
     {
         using var temp = new TempDirectory("killed");
         var pidFile = temp.Combine("daemon.pid");
-        Write(temp.Combine("experiments"), WorkerEscapeTests.DaemonScript.Replace("\"daemon.pid\"", $"\"{pidFile}\"", StringComparison.Ordinal).Replace("nrp.run_loop()", "while True:\n    nrp.run_loop()\n    time.sleep(0.01)", StringComparison.Ordinal));
+        NrpHost.Tests.Simulation.ContainmentProcessTests.WriteExperiment(temp.Combine("experiments"), WorkerEscapeTests.DaemonScript.Replace("\"daemon.pid\"", $"\"{pidFile}\"", StringComparison.Ordinal).Replace("nrp.run_loop()", "while True:\n    nrp.run_loop()\n    time.sleep(0.01)", StringComparison.Ordinal));
         var settings = Settings(temp);
         int port, daemon;
         List<int> workers;
@@ -102,15 +99,6 @@ public sealed class WorkerHostProcessTests
         ["NrpHost:Storage:LocalRoot"] = temp.Combine("experiments"),
         ["NrpHost:Simulation:WorkDirectory"] = temp.Combine("work"),
     };
-
-    private static void Write(string root, string script)
-    {
-        var folder = Path.Combine(root, "exp");
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "simulation_config.json"), Config);
-        File.WriteAllText(Path.Combine(folder, "engine.py"), ExperimentBuilder.NoOpEngine);
-        File.WriteAllText(Path.Combine(folder, "main_script.py"), script);
-    }
 
     /// <summary>The host's worker processes (the simulation's and the spare): its children that run the worker (a fork of a worker has its command line too).</summary>
     private static List<int> Workers(int host) =>

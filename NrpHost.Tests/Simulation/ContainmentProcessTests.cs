@@ -10,7 +10,8 @@ public sealed class ContainmentProcessTests
     private const string EngineConfig =
         """{"SimulationTimeout": 100000, "EngineConfigs": [{"EngineType": "python_json", "EngineName": "python_1", "PythonFileName": "engine.py"}]}""";
 
-    private static void WriteExperiment(string root, string script)
+    /// <summary>Writes the experiment <c>exp</c> (one no-op python_json engine, <paramref name="script"/>) under <paramref name="root"/>.</summary>
+    internal static void WriteExperiment(string root, string script)
     {
         var folder = Path.Combine(root, "exp");
         Directory.CreateDirectory(folder);

@@ -57,11 +57,11 @@ public class ControlLatencyBenchmark
     [IterationSetup(Target = nameof(Resume))]
     public void ParkForResume()
     {
-        StopCurrent(_paced!);
+        _paced!.StopAll();
         _id = _paced!.CreateAsync().GetAwaiter().GetResult();
-        Request(_paced, SimulationState.Started);
-        WaitFor(_paced, s => s.Clock.Iterations > 2);
-        Request(_paced, SimulationState.Paused);
+        _paced!.Request(_id, SimulationState.Started);
+        _paced!.WaitFor(_id, s => s.Clock.Iterations > 2);
+        _paced!.Request(_id, SimulationState.Paused);
         Thread.Sleep(20); // the step in flight ends and the script parks at the gate
     }
 
@@ -70,7 +70,7 @@ public class ControlLatencyBenchmark
     {
         var manager = (SimulationManager)_paced!.Manager;
         var before = manager.ResumedAt(_id);
-        Request(_paced, SimulationState.Started);
+        _paced!.Request(_id, SimulationState.Started);
         while (manager.ResumedAt(_id) == before)
         {
             Thread.Yield();
@@ -82,94 +82,64 @@ public class ControlLatencyBenchmark
     [IterationSetup(Target = nameof(Pause))]
     public void RunForPause()
     {
-        StopCurrent(_loop!);
+        _loop!.StopAll();
         _id = _loop!.CreateAsync().GetAwaiter().GetResult();
-        Request(_loop, SimulationState.Started);
-        WaitFor(_loop, s => s.Clock.Iterations > 10);
+        _loop!.Request(_id, SimulationState.Started);
+        _loop!.WaitFor(_id, s => s.Clock.Iterations > 10);
     }
 
     [Benchmark(Description = "pause: PUT paused returns")]
-    public void Pause() => Request(_loop!, SimulationState.Paused);
+    public void Pause() => _loop!.Request(_id, SimulationState.Paused);
 
     // --- stop ---------------------------------------------------------------------------------------------------
 
     [IterationSetup(Target = nameof(StopPausedNeverStarted))]
     public void CreateForStop()
     {
-        StopCurrent(_loop!);
+        _loop!.StopAll();
         _id = _loop!.CreateAsync().GetAwaiter().GetResult();
     }
 
     [Benchmark(Description = "stop: paused, never started")]
-    public void StopPausedNeverStarted() => Request(_loop!, SimulationState.Stopped);
+    public void StopPausedNeverStarted() => _loop!.Request(_id, SimulationState.Stopped);
 
     [IterationSetup(Target = nameof(StopPausedAfterRunning))]
     public void RunThenPauseForStop()
     {
-        StopCurrent(_loop!);
+        _loop!.StopAll();
         _id = _loop!.CreateAsync().GetAwaiter().GetResult();
-        Request(_loop, SimulationState.Started);
-        WaitFor(_loop, s => s.Clock.Iterations > 10);
-        Request(_loop, SimulationState.Paused);
+        _loop!.Request(_id, SimulationState.Started);
+        _loop!.WaitFor(_id, s => s.Clock.Iterations > 10);
+        _loop!.Request(_id, SimulationState.Paused);
     }
 
     [Benchmark(Description = "stop: paused after running")]
-    public void StopPausedAfterRunning() => Request(_loop!, SimulationState.Stopped);
+    public void StopPausedAfterRunning() => _loop!.Request(_id, SimulationState.Stopped);
 
     [IterationSetup(Target = nameof(StopRunning))]
     public void RunForStop()
     {
-        StopCurrent(_loop!);
+        _loop!.StopAll();
         _id = _loop!.CreateAsync().GetAwaiter().GetResult();
-        Request(_loop, SimulationState.Started);
-        WaitFor(_loop, s => s.Clock.Iterations > 10);
+        _loop!.Request(_id, SimulationState.Started);
+        _loop!.WaitFor(_id, s => s.Clock.Iterations > 10);
     }
 
     [Benchmark(Description = "stop: running (step loop)")]
-    public void StopRunning() => Request(_loop!, SimulationState.Stopped);
+    public void StopRunning() => _loop!.Request(_id, SimulationState.Stopped);
 
     [IterationSetup(Target = nameof(StopRunaway))]
     public void RunRunaway()
     {
-        StopCurrent(_runaway!);
+        _runaway!.StopAll();
         _id = _runaway!.CreateAsync().GetAwaiter().GetResult();
-        Request(_runaway, SimulationState.Started);
+        _runaway!.Request(_id, SimulationState.Started);
         Thread.Sleep(20);
     }
 
     [Benchmark(Description = "stop: runaway script (never calls run_loop)")]
-    public void StopRunaway() => Request(_runaway!, SimulationState.Stopped);
+    public void StopRunaway() => _runaway!.Request(_id, SimulationState.Stopped);
 
-    private void StopCurrent(PythonHost.Host host)
-    {
-        foreach (var s in host.Manager.List().Where(s => !s.State.IsFinal()))
-        {
-            host.Manager.RequestStateAsync(s.Id, SimulationState.Stopped).GetAwaiter().GetResult();
-        }
-    }
-
-    private void Request(PythonHost.Host host, SimulationState state)
-    {
-        var result = host.Manager.RequestStateAsync(_id, state).GetAwaiter().GetResult();
-        if (!result.Succeeded)
-        {
-            throw new InvalidOperationException($"{state}: {result.Status} {result.Message}");
-        }
-    }
-
-    private void WaitFor(PythonHost.Host host, Func<SimulationSnapshot, bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition(host.Manager.Find(_id)!))
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"simulation {_id}: {host.Manager.Find(_id)}");
-            }
-
-            Thread.Sleep(1);
-        }
-    }
 }
 
 /// <summary>

@@ -64,7 +64,7 @@ public class IsolationBenchmark
     [IterationSetup(Target = nameof(Create))]
     public void ReadyToCreate()
     {
-        StopAll(_control!);
+        _control!.StopAll();
         _control!.WaitForSpare();
     }
 
@@ -78,11 +78,11 @@ public class IsolationBenchmark
     {
         if (_fifo is not null && _control!.Manager.Find(_id)?.State is SimulationState.Started)
         {
-            Request(_control, SimulationState.Paused);
+            _control!.Request(_id, SimulationState.Paused);
         }
         else
         {
-            StopAll(_control!);
+            _control!.StopAll();
             _control!.WaitForSpare();
             _id = _control.CreateAsync().GetAwaiter().GetResult();
             _control.WaitForSpare(); // the next spare starting does not share the machine with the measurement
@@ -94,9 +94,9 @@ public class IsolationBenchmark
 
             _fifo?.Dispose();
             _fifo = new FileStream(fifo, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1);
-            Request(_control, SimulationState.Started);
-            WaitFor(_control, s => s.Clock.Iterations > 5);
-            Request(_control, SimulationState.Paused);
+            _control!.Request(_id, SimulationState.Started);
+            _control!.WaitFor(_id, s => s.Clock.Iterations > 5);
+            _control!.Request(_id, SimulationState.Paused);
         }
 
         // The script parks at its next run_loop; the pause lasts long enough for its next step to write its byte.
@@ -106,7 +106,7 @@ public class IsolationBenchmark
     [Benchmark(Description = "resume: PUT started -> the script's next step")]
     public void Resume()
     {
-        Request(_control!, SimulationState.Started);
+        _control!.Request(_id, SimulationState.Started);
         _fifo!.ReadByte();
     }
 
@@ -115,50 +115,20 @@ public class IsolationBenchmark
     [IterationSetup(Targets = [nameof(Pause), nameof(StopRunning)])]
     public void Run()
     {
-        StopAll(_loop!);
+        _loop!.StopAll();
         _loop!.WaitForSpare();
         _id = _loop.CreateAsync().GetAwaiter().GetResult();
         _loop.WaitForSpare(); // the next spare starting does not share the machine with the measurement
-        Request(_loop, SimulationState.Started);
-        WaitFor(_loop, s => s.Clock.Iterations > 5);
+        _loop!.Request(_id, SimulationState.Started);
+        _loop!.WaitFor(_id, s => s.Clock.Iterations > 5);
     }
 
     [Benchmark(Description = "pause: PUT paused returns")]
-    public void Pause() => Request(_loop!, SimulationState.Paused);
+    public void Pause() => _loop!.Request(_id, SimulationState.Paused);
 
     [Benchmark(Description = "stop: PUT stopped while running, returns")]
-    public void StopRunning() => Request(_loop!, SimulationState.Stopped);
+    public void StopRunning() => _loop!.Request(_id, SimulationState.Stopped);
 
-    private static void StopAll(PythonHost.Host host)
-    {
-        foreach (var s in host.Manager.List().Where(s => !s.State.IsFinal()))
-        {
-            host.Manager.RequestStateAsync(s.Id, SimulationState.Stopped).GetAwaiter().GetResult();
-        }
-    }
-
-    private void Request(PythonHost.Host host, SimulationState state)
-    {
-        var result = host.Manager.RequestStateAsync(_id, state).GetAwaiter().GetResult();
-        if (!result.Succeeded)
-        {
-            throw new InvalidOperationException($"{state}: {result.Status} {result.Message}");
-        }
-    }
-
-    private void WaitFor(PythonHost.Host host, Func<SimulationSnapshot, bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition(host.Manager.Find(_id)!))
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"simulation {_id}: {host.Manager.Find(_id)}");
-            }
-
-            Thread.Sleep(1);
-        }
-    }
 }
 
 /// <summary>
@@ -220,7 +190,7 @@ public class IsolationStepBenchmark
     private void RunToCompletion(PythonHost.Host host)
     {
         var completed = host.Manager.WaitForStateAsync(_id, SimulationState.Completed, TimeSpan.FromMinutes(2));
-        Request(host, SimulationState.Started);
+        host.Request(_id, SimulationState.Started);
         if (completed.GetAwaiter().GetResult()?.State != SimulationState.Completed)
         {
             throw new InvalidOperationException($"simulation {_id} did not complete: {host.Manager.Find(_id)}");
@@ -229,24 +199,14 @@ public class IsolationStepBenchmark
 
     private static int Fresh(PythonHost.Host host)
     {
-        foreach (var s in host.Manager.List().Where(s => !s.State.IsFinal()))
-        {
-            host.Manager.RequestStateAsync(s.Id, SimulationState.Stopped).GetAwaiter().GetResult();
-        }
-
+        host.StopAll();
         host.WaitForSpare();
         var id = host.CreateAsync().GetAwaiter().GetResult();
         host.WaitForSpare(); // the next spare starting does not share the machine with the measurement
-        return id;
-    }
 
-    private void Request(PythonHost.Host host, SimulationState state)
-    {
-        var result = host.Manager.RequestStateAsync(_id, state).GetAwaiter().GetResult();
-        if (!result.Succeeded)
-        {
-            throw new InvalidOperationException($"{state}: {result.Status} {result.Message}");
-        }
+        // Nor the last simulation's process ending, nor the runtime of a just-started one compiling its hot methods again.
+        Thread.Sleep(1000);
+        return id;
     }
 }
 
@@ -259,7 +219,7 @@ public sealed class StepConfig : BenchmarkDotNet.Configs.ManualConfig
             .WithToolchain(BenchmarkDotNet.Toolchains.InProcess.Emit.InProcessEmitToolchain.Instance)
             .WithStrategy(BenchmarkDotNet.Engines.RunStrategy.Monitoring)
             .WithWarmupCount(2)
-            .WithIterationCount(15)
+            .WithIterationCount(20)
             .WithInvocationCount(1)
             .WithUnrollFactor(1));
         AddColumn(BenchmarkDotNet.Columns.StatisticColumn.Median, BenchmarkDotNet.Columns.StatisticColumn.Max);

@@ -172,6 +172,40 @@ public static class PythonHost
 
         public string Root { get; }
 
+        /// <summary>Stops every simulation that is not final yet.</summary>
+        public void StopAll()
+        {
+            foreach (var s in Manager.List().Where(s => !s.State.IsFinal()))
+            {
+                Manager.RequestStateAsync(s.Id, SimulationState.Stopped).GetAwaiter().GetResult();
+            }
+        }
+
+        /// <summary>Asks simulation <paramref name="id"/> for <paramref name="state"/>; throws when that does not succeed.</summary>
+        public void Request(int id, SimulationState state)
+        {
+            var result = Manager.RequestStateAsync(id, state).GetAwaiter().GetResult();
+            if (!result.Succeeded)
+            {
+                throw new InvalidOperationException($"{state}: {result.Status} {result.Message}");
+            }
+        }
+
+        /// <summary>Polls simulation <paramref name="id"/> until <paramref name="condition"/> holds (10 s at most).</summary>
+        public void WaitFor(int id, Func<SimulationSnapshot, bool> condition)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (!condition(Manager.Find(id)!))
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"simulation {id}: {Manager.Find(id)}");
+                }
+
+                Thread.Sleep(1);
+            }
+        }
+
         /// <summary>Starts the warm spare worker (Process isolation).</summary>
         public void WarmUp() => ((SimulationManager)Manager).WarmUp();
 
