@@ -24,8 +24,9 @@ internal sealed record ProcessRunnerContext(
 /// <summary>
 /// A simulation whose Python runs in a worker process of its own (<see cref="SimulationIsolation.Process"/> and
 /// <see cref="SimulationIsolation.Sandbox"/>). Each command is the worker's <see cref="SimulationWorker"/> command, sent
-/// over the channel; the worker's events (output, clock, profile, data-transfer messages) come back in order, and a
-/// command's answer is handed on only after the events sent before it. Any end of the worker outside a command (an exit,
+/// over the channel; the worker's events (output, profile, data-transfer messages) come back in order, and a command's
+/// answer is handed on only after the events sent before it. The pause gate, the step counter and the last resume are
+/// the <see cref="ControlBlock"/> both processes map. Any end of the worker outside a command (an exit,
 /// a signal, a crash, a broken channel, no answer) is <see cref="Lost"/>; abandoning kills the worker with everything
 /// it started.
 /// </summary>
@@ -37,7 +38,6 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
 
     /// <summary>How often the host checks that the worker answers, and notes the processes it started.</summary>
     private static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(2);
-
 
     private readonly int _id;
     private readonly WorkerPool _pool;
@@ -111,30 +111,7 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
         lock (_gateLock)
         {
             _gate = position;
-            if (_control is { } control)
-            {
-                Apply(control, position);
-            }
-        }
-    }
-
-    /// <summary>The gate is the shared block itself: it stands where it was moved as soon as it was moved.</summary>
-    public Task SettledAsync() => Task.CompletedTask;
-
-    private static void Apply(ControlBlock control, GatePosition position)
-    {
-        switch (position)
-        {
-            case GatePosition.Closed:
-                control.SetPaused(true);
-                break;
-            case GatePosition.Open:
-                control.SetPaused(false);
-                break;
-            default:
-                control.RequestStop();
-                control.SetPaused(false);
-                break;
+            _control?.Move(position);
         }
     }
 
@@ -151,7 +128,7 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
         lock (_gateLock)
         {
             _control = ControlBlock.CreateShared(path);
-            Apply(_control, _gate);
+            _control.Move(_gate);
         }
 
         var worker = await _pool.AcquireAsync(setup.Directory, path, _ending.Token).ConfigureAwait(false);

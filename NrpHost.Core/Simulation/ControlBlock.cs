@@ -97,6 +97,24 @@ internal sealed unsafe class ControlBlock : IDisposable
 
     public bool IsStopRequested => (Volatile.Read(ref _slots[0]) & FlagStop) != 0;
 
+    /// <summary>Sets the flags for a gate position (see <see cref="GatePosition"/>), waking a script waiting in another process.</summary>
+    public void Move(GatePosition position)
+    {
+        switch (position)
+        {
+            case GatePosition.Closed:
+                SetPaused(true);
+                break;
+            case GatePosition.Open:
+                SetPaused(false);
+                break;
+            default:
+                RequestStop();
+                SetPaused(false);
+                break;
+        }
+    }
+
     public void SetPaused(bool paused)
     {
         if (paused)

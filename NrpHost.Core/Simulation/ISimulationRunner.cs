@@ -57,9 +57,6 @@ internal interface ISimulationRunner : IPauseGate
     /// <summary>Where the script is in the experiment's files, for a report; null when unknown.</summary>
     Task<CodeLocation?> WhereAsync();
 
-    /// <summary>Completes once the pause gate stands where it was last moved (at once for a thread of this process).</summary>
-    Task SettledAsync();
-
     /// <summary>Gives up on the runner (see the remarks).</summary>
     void Abandon();
 

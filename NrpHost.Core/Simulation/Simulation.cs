@@ -378,8 +378,6 @@ internal sealed class Simulation
                     StartScript();
                 }
 
-                // A worker process has its gate where the state says before the answer goes out.
-                await _runner.SettledAsync().ConfigureAwait(false);
                 return new StateChangeResult { Status = StateChangeStatus.Changed, State = decision.State };
             case RequestOutcome.BeginStop:
                 var result = await StopAsync(target, reason: null).ConfigureAwait(false);

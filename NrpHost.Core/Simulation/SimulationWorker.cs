@@ -163,9 +163,6 @@ internal sealed class SimulationWorker : ISimulationRunner
 
     public Task<StepProfile?> ReadProfileAsync(CancellationToken cancellationToken) => Task.FromResult(Profile);
 
-    /// <summary>The gate moves when it is moved.</summary>
-    public Task SettledAsync() => Task.CompletedTask;
-
     /// <summary>Nothing is left once the thread has ended with <see cref="ShutdownAsync"/>.</summary>
     public Task EndAsync() => Task.CompletedTask;
 
@@ -191,21 +188,16 @@ internal sealed class SimulationWorker : ISimulationRunner
     {
         lock (_controlLock)
         {
-            switch (position)
+            // Flags first, then the event, so a woken script sees them.
+            if (position == GatePosition.Closed)
             {
-                case GatePosition.Closed:
-                    _gate.Reset();
-                    _control?.SetPaused(true);
-                    break;
-                case GatePosition.Open:
-                    _control?.SetPaused(false);
-                    _gate.Set();
-                    break;
-                default:
-                    _control?.RequestStop();
-                    _control?.SetPaused(false);
-                    _gate.Set();
-                    break;
+                _gate.Reset();
+            }
+
+            _control?.Move(position);
+            if (position != GatePosition.Closed)
+            {
+                _gate.Set();
             }
         }
     }
