@@ -23,7 +23,9 @@ public sealed class SandboxTests(PythonFixture python)
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         var token = Guid.NewGuid().ToString("N");
         await using var host = SandboxHost();
-        var readOnly = Path.Combine(AppContext.BaseDirectory, "sandbox-" + token);
+        // On the root file system, outside every folder the sandbox hides or binds (the tests may run from /tmp, whose
+        // sandbox copy is a private tmpfs): read-only inside, writable for the host.
+        var readOnly = "/usr/nrphost-sandbox-" + token;
         host.Experiment().WithConfig(timeout: 1000).WithScript($$"""
             import errno, json, os, socket
             seen = {}
