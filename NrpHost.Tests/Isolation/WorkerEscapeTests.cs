@@ -146,6 +146,14 @@ public sealed class WorkerEscapeTests(PythonFixture python)
         var error = Assert.Single(errors, e => e.SimulationId == sim.Id);
         Assert.True(error.Message.StartsWith(expected, StringComparison.Ordinal), $"{escape}: {error.Message}");
         await WaitGoneAsync(worker);
+
+        // Its logs were archived all the same.
+        var archive = Assert.Single(Directory.GetFiles(Path.Combine(host.StorageRoot, "hostile"), $"*_simulation_{sim.Id}_*.log.zip"));
+        using (var zip = System.IO.Compression.ZipFile.OpenRead(archive))
+        {
+            Assert.NotNull(zip.GetEntry($"simulation_{sim.Id}.log"));
+        }
+
         var after = await ProbeAsync(host);
         Assert.NotEqual(baseline.GetProperty("pid").GetInt32(), after.GetProperty("pid").GetInt32());
         AssertSameInterpreter(baseline, after);
