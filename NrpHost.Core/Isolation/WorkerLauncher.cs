@@ -17,7 +17,7 @@ namespace NrpHost.Isolation;
 internal sealed class WorkerLauncher
 {
     /// <summary>Environment variables a worker does not get: the host's configuration and anything that looks like a secret.</summary>
-    private static readonly string[] HiddenVariables = ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "APIKEY", "API_KEY", "CREDENTIAL", "PRIVATE"];
+    private static readonly string[] HiddenVariables = ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "APIKEY", "API_KEY", "CREDENTIAL", "PRIVATE", "AUTH"];
 
     private static readonly BlockingCollection<Action> Spawns = [];
     private static readonly Lazy<Thread> SpawnThread = new(() =>

@@ -291,6 +291,47 @@ public sealed class WorkerEscapeTests(PythonFixture python)
     }
 
     [Fact]
+    public async Task AWorker_GetsTheHostsEnvironment_WithoutItsConfigurationAndSecrets()
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+        var names = new[] { $"NRPHOST_PLAIN_{suffix}", $"NrpHost__Storage__Hidden{suffix}", $"LAB_API_TOKEN_{suffix}", $"DB_PASSWORD_{suffix}", $"SSH_AUTH_SOCK_{suffix}" };
+        foreach (var name in names)
+        {
+            Environment.SetEnvironmentVariable(name, "visible");
+        }
+
+        try
+        {
+            await using var host = ProcessHost();
+            host.Experiment().WithConfig(timeout: 1000).WithScript($$"""
+                import json, os
+                with open("environment.json", "w") as out:
+                    out.write(json.dumps({name: os.environ.get(name) for name in {{JsonSerializer.Serialize(names)}}}))
+                nrp.run_loop()
+                """).Build();
+            var sim = await host.CreatePausedAsync();
+            await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
+            await host.WaitForStateAsync(sim.Id, SimulationState.Completed);
+            using var seen = JsonDocument.Parse(File.ReadAllText(Path.Combine(Manager(host).DirectoryOf(sim.Id)!, "environment.json")));
+
+            Assert.Equal("visible", seen.RootElement.GetProperty(names[0]).GetString());
+            foreach (var hidden in names.Skip(1))
+            {
+                Assert.Equal(JsonValueKind.Null, seen.RootElement.GetProperty(hidden).ValueKind);
+            }
+
+            await host.Manager.RequestStateAsync(sim.Id, SimulationState.Stopped);
+        }
+        finally
+        {
+            foreach (var name in names)
+            {
+                Environment.SetEnvironmentVariable(name, null);
+            }
+        }
+    }
+
+    [Fact]
     public async Task AWorkerKilledFromOutside_FailsItsSimulation_SayingSo_AndTheNextOneRuns()
     {
         await using var host = ProcessHost();
