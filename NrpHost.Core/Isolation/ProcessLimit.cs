@@ -29,6 +29,21 @@ internal sealed class ProcessLimit
 
     public static ProcessLimit Create(int? max, ILogger logger)
     {
+        try
+        {
+            return CreateCore(max, logger);
+        }
+#pragma warning disable CA1031 // The limit is best effort: whatever fails, the host starts, and says so.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            IsolationLog.ProcessLimitNotEnforced(logger, $"setting up the pids cgroups failed ({ex.GetType().Name}: {ex.Message}); RLIMIT_NPROC is used instead");
+            return new ProcessLimit(null, max ?? 0, byRlimit: max is not null);
+        }
+    }
+
+    private static ProcessLimit CreateCore(int? max, ILogger logger)
+    {
         if (max is not { } limit || !OperatingSystem.IsLinux())
         {
             return new ProcessLimit(null, 0, byRlimit: false);
@@ -86,59 +101,23 @@ internal sealed class ProcessLimit
     }
 
     /// <summary>Every process in the worker's cgroup: the whole simulation, wherever its processes went.</summary>
-    public IReadOnlyList<int> Members(int pid)
-    {
-        if (_parent is null)
-        {
-            return [];
-        }
+    public IReadOnlyList<int> Members(int pid) => _parent is null ? [] : ReadMembers(Group(pid));
 
-        try
-        {
-            return File.ReadAllLines(Path.Combine(Group(pid), "cgroup.procs"))
-                .Select(line => int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var member) ? member : 0)
-                .Where(member => member > 0)
-                .ToList();
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return [];
-        }
-    }
-
-    /// <summary>Removes the worker's cgroup once it is empty.</summary>
+    /// <summary>Removes the worker's cgroup once it is empty (the kernel lets go of an exited process a moment after it is reaped).</summary>
     public void Remove(int pid)
     {
-        if (_parent is null)
+        if (_parent is not null)
         {
-            return;
-        }
-
-        try
-        {
-            Directory.Delete(Group(pid));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Still in use or already gone; the kernel frees it with the last process.
+            TryDelete(Group(pid));
         }
     }
 
     /// <summary>Removes the host's own cgroup folder (once every worker's is gone).</summary>
     public void RemoveAll()
     {
-        if (_parent is null)
+        if (_parent is not null)
         {
-            return;
-        }
-
-        try
-        {
-            Directory.Delete(_parent);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // A worker's cgroup is still there; the kernel frees each with its last process.
+            TryDelete(_parent);
         }
     }
 
@@ -150,7 +129,17 @@ internal sealed class ProcessLimit
     /// </summary>
     private static void EndLeftovers(string own, ILogger logger)
     {
-        foreach (var folder in Directory.EnumerateDirectories(own, "nrphost-*"))
+        string[] folders;
+        try
+        {
+            folders = Directory.GetDirectories(own, "nrphost-*");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+
+        foreach (var folder in folders)
         {
             var name = Path.GetFileName(folder);
             if (!int.TryParse(name.AsSpan("nrphost-".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var host)
@@ -159,15 +148,14 @@ internal sealed class ProcessLimit
                 continue;
             }
 
-            var ended = new List<int>();
-            foreach (var group in Directory.EnumerateDirectories(folder, "worker-*"))
+            // Several hosts starting at once may clean the same leftovers: whatever is gone meanwhile is simply gone.
+            try
             {
-                try
+                var ended = new List<int>();
+                var groups = Directory.GetDirectories(folder, "worker-*");
+                foreach (var group in groups)
                 {
-                    var members = File.ReadAllLines(Path.Combine(group, "cgroup.procs"))
-                        .Select(line => int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0)
-                        .Where(pid => pid > 0)
-                        .ToList();
+                    var members = ReadMembers(group);
                     foreach (var pid in members)
                     {
                         Libc.Kill(pid, Libc.SIGKILL);
@@ -175,30 +163,47 @@ internal sealed class ProcessLimit
 
                     ended.AddRange(members);
                 }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+
+                if (ended.Count > 0)
                 {
-                    // Gone meanwhile.
+                    IsolationLog.LeftoversEnded(logger, host, ended.Count, string.Join(", ", ended));
                 }
-            }
 
-            if (ended.Count > 0)
+                // The kernel removes a cgroup only once its processes are gone; a later start tries again.
+                foreach (var group in groups)
+                {
+                    TryDelete(group);
+                }
+
+                TryDelete(folder);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                IsolationLog.LeftoversEnded(logger, host, ended.Count, string.Join(", ", ended));
+                // Another host took it meanwhile.
             }
+        }
+    }
 
-            // The kernel removes a cgroup only once its processes are gone; a later start tries again.
-            foreach (var group in Directory.EnumerateDirectories(folder, "worker-*"))
-            {
-                TryDelete(group);
-            }
-
-            TryDelete(folder);
+    /// <summary>The processes in a cgroup (none when it is gone).</summary>
+    private static List<int> ReadMembers(string group)
+    {
+        try
+        {
+            return File.ReadAllLines(Path.Combine(group, "cgroup.procs"))
+                .Select(line => int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0)
+                .Where(pid => pid > 0)
+                .ToList();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [];
         }
     }
 
     /// <summary>Whether a process of that id runs (then its cgroups may be in use: they are left alone).</summary>
     private static bool IsRunning(int pid) => Directory.Exists(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}"));
 
+    /// <summary>Removes a cgroup, trying again for a moment while the kernel still counts a process in it.</summary>
     private static void TryDelete(string directory)
     {
         for (var attempt = 0; attempt < 20; attempt++)
@@ -206,6 +211,10 @@ internal sealed class ProcessLimit
             try
             {
                 Directory.Delete(directory);
+                return;
+            }
+            catch (DirectoryNotFoundException)
+            {
                 return;
             }
             catch (IOException)

@@ -257,8 +257,9 @@ public abstract partial class HostGroup : IAsyncLifetime
                     return;
                 }
             }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            catch (HttpRequestException)
             {
+                // Not listening yet (or no more: the diagnostics below say which).
             }
 
             Assert.True(DateTime.UtcNow < deadline, $"{internalIp} did not answer GET /simulation:\n{Diagnostics()}");
