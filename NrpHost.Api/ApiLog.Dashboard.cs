@@ -22,4 +22,10 @@ internal static partial class ApiLog
 
     [LoggerMessage(535, LogLevel.Warning, "Events stream of simulation {SimulationId} refused: {Limit} streams are open (NrpHost:Api:MaxEventStreams)")]
     public static partial void EventStreamRefused(ILogger logger, int simulationId, int limit);
+
+    [LoggerMessage(537, LogLevel.Warning, "Events stream of simulation {SimulationId} ({Caller}) dropped: its client took nothing for {Seconds} s (NrpHost:Api:EventStreamStuckSeconds)")]
+    public static partial void EventStreamDropped(ILogger logger, int simulationId, string caller, double seconds);
+
+    [LoggerMessage(536, LogLevel.Warning, "Events stream of simulation {SimulationId} refused: {Caller} has {Limit} streams open (NrpHost:Api:MaxEventStreamsPerCaller)")]
+    public static partial void EventStreamRefusedForCaller(ILogger logger, int simulationId, string caller, int limit);
 }

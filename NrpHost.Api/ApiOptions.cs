@@ -46,6 +46,21 @@ public sealed class ApiOptions
     public int MaxEventStreams { get; set; } = 100;
 
     /// <summary>
+    /// How many <c>GET /simulation/{id}/events</c> streams one caller may have open at once: the authenticated user where
+    /// there is one (the NRP Storage Proxy's, or a trusted <c>X-User-Name</c>), else the remote address. One more is
+    /// answered 429 with <c>Retry-After</c>. Default 10.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxEventStreamsPerCaller { get; set; } = 10;
+
+    /// <summary>
+    /// How long an events stream may wait for its client to take what was sent, in seconds, before it is closed (a client
+    /// that stopped reading). Default 30.
+    /// </summary>
+    [Range(1, 3600)]
+    public int EventStreamStuckSeconds { get; set; } = 30;
+
+    /// <summary>
     /// How often an events stream sends a keep-alive comment, in seconds, so proxies do not close it. Default 15.
     /// </summary>
     [Range(1, 300)]

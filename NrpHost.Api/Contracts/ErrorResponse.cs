@@ -61,5 +61,8 @@ public sealed record ErrorResponse(
     internal static ErrorResponse TooManyEventStreams(int limit) => new(string.Create(System.Globalization.CultureInfo.InvariantCulture,
         $"Too many event streams are open ({limit}, NrpHost:Api:MaxEventStreams): close one, or follow the simulation over MQTT"), GeneralErrorType);
 
+    internal static ErrorResponse TooManyEventStreamsForCaller(int limit) => new(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"You have too many event streams open ({limit}, NrpHost:Api:MaxEventStreamsPerCaller): close one, or follow the simulation over MQTT"), GeneralErrorType);
+
     internal static ErrorResponse Internal(string what) => new($"Internal server error: {what}", GeneralErrorType);
 }

@@ -30,9 +30,12 @@ internal static class SimulationEventsEndpoints
                 `end` {"state"} once the simulation is stopped or failed, after which the stream closes.
                 Comments (`: keep-alive`) keep proxies from closing an idle stream.
                 At most `NrpHost:Api:MaxEventStreams` streams (100) are open at once; one more is answered 503 with `Retry-After`.
+                One caller (the authenticated user, else the remote address) may have `NrpHost:Api:MaxEventStreamsPerCaller`
+                (10) open; one more is answered 429 with `Retry-After`. A client that stops reading has its stream closed
+                after `NrpHost:Api:EventStreamStuckSeconds` (30).
                 """)
             .Produces<string>(StatusCodes.Status200OK, "text/event-stream")
-            .ProducesNrpErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status503ServiceUnavailable);
+            .ProducesNrpErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
@@ -57,6 +60,13 @@ internal static class SimulationEventsEndpoints
             return denied;
         }
 
-        return new SimulationEventStream(id, manager, options.Value, time, registry, loggers.CreateLogger(LoggerCategory));
+        var caller = await callers.ResolveAsync(request, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        return new SimulationEventStream(id, StreamOwner(callers, caller, request), manager, options.Value, time, registry, loggers.CreateLogger(LoggerCategory));
     }
+
+    /// <summary>Whose streams count together: the authenticated user where there is one, else the remote address.</summary>
+    private static string StreamOwner(CallerResolver callers, Caller caller, HttpRequest request) =>
+        caller.UserId is { } user && (callers.VerifiesIdentity || user != CallerResolver.DefaultOwner)
+            ? "user " + user
+            : "address " + (request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown");
 }

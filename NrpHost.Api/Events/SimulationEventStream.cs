@@ -26,7 +26,9 @@ namespace NrpHost.Api.Events;
 /// Simulation events only enqueue (a bounded queue; output lines are not queued for a client that stops reading);
 /// one loop per connection writes, so a slow client never slows a simulation. The loop ends when the simulation is
 /// final or the client goes away, and then unsubscribes. Beyond <see cref="ApiOptions.MaxEventStreams"/> open streams
-/// a new one is answered 503 (NRP error body, <c>Retry-After: 5</c>) and subscribes to nothing.
+/// a new one is answered 503 (NRP error body, <c>Retry-After: 5</c>) and subscribes to nothing; past
+/// <see cref="ApiOptions.MaxEventStreamsPerCaller"/> of one caller, 429. A client that stops reading is dropped once a
+/// flush has waited <see cref="ApiOptions.EventStreamStuckSeconds"/>.
 /// </summary>
 internal sealed class SimulationEventStream : IResult
 {
@@ -47,6 +49,9 @@ internal sealed class SimulationEventStream : IResult
     private readonly int _linesPerSecond;
     private readonly TimeSpan _keepAlivePeriod;
     private readonly int _maxStreams;
+    private readonly int _maxStreamsPerCaller;
+    private readonly TimeSpan _stuckAfter;
+    private readonly string _caller;
     private readonly TimeProvider _time;
     private readonly EventStreamRegistry _registry;
     private readonly ILogger _logger;
@@ -56,9 +61,12 @@ internal sealed class SimulationEventStream : IResult
     private int _windowLines;
     private long _dropped;
 
-    public SimulationEventStream(int id, ISimulationManager manager, ApiOptions options, TimeProvider time, EventStreamRegistry registry, ILogger logger)
+    public SimulationEventStream(int id, string caller, ISimulationManager manager, ApiOptions options, TimeProvider time, EventStreamRegistry registry, ILogger logger)
     {
         _id = id;
+        _caller = caller;
+        _maxStreamsPerCaller = options.MaxEventStreamsPerCaller;
+        _stuckAfter = TimeSpan.FromSeconds(options.EventStreamStuckSeconds);
         _manager = manager;
         _linesPerSecond = options.EventLogLinesPerSecond;
         _keepAlivePeriod = TimeSpan.FromSeconds(options.EventKeepAliveSeconds);
@@ -76,12 +84,23 @@ internal sealed class SimulationEventStream : IResult
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         ArgumentNullException.ThrowIfNull(httpContext);
-        var open = _registry.TryOpen(_maxStreams);
-        if (open == 0)
+        var (refusal, open) = _registry.TryOpen(_caller, _maxStreams, _maxStreamsPerCaller);
+        if (refusal != EventStreamRefusal.None)
         {
-            ApiLog.EventStreamRefused(_logger, _id, _maxStreams);
             httpContext.Response.Headers.RetryAfter = "5";
-            await NrpErrorResult.ServiceUnavailable(ErrorResponse.TooManyEventStreams(_maxStreams)).ExecuteAsync(httpContext).ConfigureAwait(false);
+            NrpErrorResult refused;
+            if (refusal == EventStreamRefusal.Caller)
+            {
+                ApiLog.EventStreamRefusedForCaller(_logger, _id, _caller, _maxStreamsPerCaller);
+                refused = NrpErrorResult.TooManyRequests(ErrorResponse.TooManyEventStreamsForCaller(_maxStreamsPerCaller));
+            }
+            else
+            {
+                ApiLog.EventStreamRefused(_logger, _id, _maxStreams);
+                refused = NrpErrorResult.ServiceUnavailable(ErrorResponse.TooManyEventStreams(_maxStreams));
+            }
+
+            await refused.ExecuteAsync(httpContext).ConfigureAwait(false);
             return;
         }
 
@@ -105,6 +124,13 @@ internal sealed class SimulationEventStream : IResult
         {
             // The client went away.
         }
+        catch (OperationCanceledException)
+        {
+            // It stopped taking what was sent: the connection is dropped, so its buffers go too.
+            reason = "client stopped reading";
+            ApiLog.EventStreamDropped(_logger, _id, _caller, _stuckAfter.TotalSeconds);
+            httpContext.Abort();
+        }
         catch (IOException)
         {
             // The connection broke while writing.
@@ -114,8 +140,19 @@ internal sealed class SimulationEventStream : IResult
             _manager.StateChanged -= OnStateChanged;
             _manager.RuntimeError -= OnRuntimeError;
             _manager.Output -= OnOutput;
-            ApiLog.EventStreamClosed(_logger, _id, reason, _registry.Closed());
+            ApiLog.EventStreamClosed(_logger, _id, reason, _registry.Closed(_caller));
         }
+    }
+
+    /// <summary>
+    /// Sends what was written; throws <see cref="OperationCanceledException"/> when the client has not taken it within
+    /// <see cref="ApiOptions.EventStreamStuckSeconds"/> (it stopped reading, and the send buffers are full).
+    /// </summary>
+    private async ValueTask FlushAsync(System.IO.Pipelines.PipeWriter writer, CancellationToken cancellationToken)
+    {
+        using var stuck = new CancellationTokenSource(_stuckAfter, _time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stuck.Token);
+        await writer.FlushAsync(either.Token).ConfigureAwait(false);
     }
 
     /// <summary>Writes until the simulation is final; returns why it stopped.</summary>
@@ -133,11 +170,11 @@ internal sealed class SimulationEventStream : IResult
         if (first.State.IsFinal())
         {
             WriteEnd(writer, first.State);
-            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await FlushAsync(writer, cancellationToken).ConfigureAwait(false);
             return "simulation final";
         }
 
-        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await FlushAsync(writer, cancellationToken).ConfigureAwait(false);
         using var timer = new PeriodicTimer(StatusPeriod, _time);
         var lastKeepAlive = _time.GetTimestamp();
         Task<bool>? waitForEvent = null;
@@ -151,12 +188,12 @@ internal sealed class SimulationEventStream : IResult
                 {
                     WriteDroppedNotice(writer);
                     WriteEnd(writer, final);
-                    await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    await FlushAsync(writer, cancellationToken).ConfigureAwait(false);
                     return "simulation final";
                 }
             }
 
-            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await FlushAsync(writer, cancellationToken).ConfigureAwait(false);
             waitForEvent ??= _queue.Reader.WaitToReadAsync(cancellationToken).AsTask();
             waitForTick ??= timer.WaitForNextTickAsync(cancellationToken).AsTask();
             var woken = await Task.WhenAny(waitForEvent, waitForTick).ConfigureAwait(false);

@@ -30,6 +30,8 @@ internal sealed class NrpErrorResult(int statusCode, ErrorResponse error)
 
     public static NrpErrorResult ServiceUnavailable(ErrorResponse error) => new(StatusCodes.Status503ServiceUnavailable, error);
 
+    public static NrpErrorResult TooManyRequests(ErrorResponse error) => new(StatusCodes.Status429TooManyRequests, error);
+
     public Task ExecuteAsync(HttpContext httpContext)
     {
         ArgumentNullException.ThrowIfNull(httpContext);

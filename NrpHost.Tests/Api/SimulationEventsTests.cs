@@ -206,6 +206,88 @@ public sealed class SimulationEventsTests(PythonFixture python)
     }
 
     [Fact]
+    public async Task Events_BeyondMaxEventStreamsPerCaller_Are429ForThatCaller_WhileAnotherCallerGetsItsStream()
+    {
+        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Api:MaxEventStreamsPerCaller"] = "3");
+        host.LongExperiment().Build();
+        await host.CreateAsync();
+        var registry = host.Services.GetRequiredService<EventStreamRegistry>();
+        var hog = System.Net.IPAddress.Parse("127.0.0.1");
+        var other = System.Net.IPAddress.Parse("127.0.0.2");
+        var held = new List<EventStreamReader>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                held.Add(await EventStreamReader.OpenAsync(host.BaseAddress, 0, from: hog));
+                await held[^1].NextAsync();
+            }
+
+            // The same caller once more: 429 with the NRP error body, and nothing stays open for it.
+            using (var refusing = new HttpClient(EventStreamReader.From(hog)) { BaseAddress = host.BaseAddress })
+            {
+                using var refused = await refusing.GetAsync(new Uri("/simulation/0/events", UriKind.Relative));
+                Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+                Assert.Equal("5", refused.Headers.RetryAfter?.ToString());
+                using var body = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+                Assert.StartsWith("You have too many event streams open (3, NrpHost:Api:MaxEventStreamsPerCaller)", body.RootElement.GetProperty("message").GetString(), StringComparison.Ordinal);
+                Assert.Equal("General error", body.RootElement.GetProperty("type").GetString());
+            }
+
+            // Another caller is not locked out.
+            await using var theirs = await EventStreamReader.OpenAsync(host.BaseAddress, 0, from: other);
+            Assert.Equal(HttpStatusCode.OK, theirs.Status);
+            Assert.Equal("paused", (await theirs.NextAsync())!.State);
+            Assert.Equal(4, registry.Open);
+
+            // Closing one frees a place for the first caller again.
+            await held[0].DisposeAsync();
+            held.RemoveAt(0);
+            await WaitUntilAsync(() => registry.Open == 3);
+            held.Add(await EventStreamReader.OpenAsync(host.BaseAddress, 0, from: hog));
+            Assert.Equal(HttpStatusCode.OK, held[^1].Status);
+        }
+        finally
+        {
+            foreach (var stream in held)
+            {
+                await stream.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Events_AClientThatStopsReading_IsDropped_AndItsPlaceFreed()
+    {
+        await using var host = await ApiHost.StartAsync(python, s =>
+        {
+            s["NrpHost:Api:EventStreamStuckSeconds"] = "2";
+            s["NrpHost:Api:EventLogLinesPerSecond"] = "1000";
+        });
+        host.Experiment().WithConfig(timeout: 100_000).WithScript("""
+            import time
+            line = "x" * 60000
+            while True:
+                print(line)
+                nrp.run_loop()
+                time.sleep(0.002)
+            """).Build();
+        await host.CreateAsync();
+        var registry = host.Services.GetRequiredService<EventStreamRegistry>();
+
+        // A client that asks for the stream and then never reads, with the smallest receive buffer it can have.
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveBufferSize = 1024 };
+        await socket.ConnectAsync(host.BaseAddress.Host, host.BaseAddress.Port);
+        await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes($"GET /simulation/0/events HTTP/1.1\r\nHost: {host.BaseAddress.Authority}\r\nAccept: text/event-stream\r\n\r\n"));
+        await WaitUntilAsync(() => registry.Open == 1);
+        Assert.Equal(200, (await host.PutStateAsync(0, "started")).Code);
+
+        await WaitUntilAsync(() => registry.Open == 0, TimeSpan.FromSeconds(60));
+        await python.Logs.WaitForAsync(e => e.Message.Contains("dropped: its client took nothing for 2 s", StringComparison.Ordinal));
+        Assert.Equal(global::NrpHost.Simulation.SimulationState.Started, host.Manager.Find(0)!.State);
+    }
+
+    [Fact]
     public async Task Events_KeepAliveComments_AreSent()
     {
         await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Api:EventKeepAliveSeconds"] = "1");
@@ -257,9 +339,9 @@ public sealed class SimulationEventsTests(PythonFixture python)
         Assert.Equal("paused", (await stream.NextAsync())!.State);
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan? within = null)
     {
-        var deadline = DateTime.UtcNow + Wait;
+        var deadline = DateTime.UtcNow + (within ?? Wait);
         while (!condition())
         {
             Assert.True(DateTime.UtcNow < deadline, "the condition did not become true in time");

@@ -42,9 +42,9 @@ public sealed class EventStreamReader : IAsyncDisposable
     public bool Ended { get; private set; }
 
     /// <summary>Opens the stream; the caller checks the status (a refusal is an NRP error body, not a stream).</summary>
-    public static async Task<EventStreamReader> OpenAsync(Uri baseAddress, int id, string? token = null)
+    public static async Task<EventStreamReader> OpenAsync(Uri baseAddress, int id, string? token = null, System.Net.IPAddress? from = null)
     {
-        var client = new HttpClient { BaseAddress = baseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        var client = new HttpClient(From(from)) { BaseAddress = baseAddress, Timeout = Timeout.InfiniteTimeSpan };
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/simulation/{id}/events");
         request.Headers.Accept.ParseAdd("text/event-stream");
         if (token is not null)
@@ -56,6 +56,26 @@ public sealed class EventStreamReader : IAsyncDisposable
         var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         return new EventStreamReader(client, response, reader);
     }
+
+    /// <summary>A handler whose connections come from <paramref name="from"/> (a loopback address such as 127.0.0.2: another caller).</summary>
+    public static HttpMessageHandler From(System.Net.IPAddress? from) => new SocketsHttpHandler
+    {
+        ConnectCallback = from is null ? null : async (context, cancellationToken) =>
+        {
+            var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            try
+            {
+                socket.Bind(new System.Net.IPEndPoint(from, 0));
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    };
 
     /// <summary>The next event, or null when the server closed the stream.</summary>
     public async Task<ServerSentEvent?> NextAsync(TimeSpan? timeout = null)
