@@ -18,7 +18,7 @@ public sealed record HealthResponse(
     [property: JsonPropertyName("checks")] IReadOnlyDictionary<string, ComponentHealth> Checks,
     [property: JsonPropertyName("mqtt")] MqttHealth? Mqtt = null);
 
-/// <summary>The embedded interpreter's part of the health report.</summary>
+/// <summary>The embedded interpreter's part of the health report (files by name only: the start-up log has their paths).</summary>
 public sealed record PythonHealth(
     [property: JsonPropertyName("state")] string State,
     [property: JsonPropertyName("version")] string? Version,

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using NrpHost.Api.Contracts;
+using NrpHost.Api.Health;
 using NrpHost.Api.Http;
 using NrpHost.Messaging;
 using NrpHost.Python;
@@ -33,20 +34,20 @@ internal static class HealthEndpoints
                 _ => "unavailable",
             },
             status.Version,
-            status.Library,
-            status.Executable,
-            status.Error);
+            status.Library is { } library ? Path.GetFileName(library) : null,
+            status.Executable is { } executable ? Path.GetFileName(executable) : null,
+            HealthText.HidePaths(status.Error));
 
         var report = await checks.CheckHealthAsync(cancellationToken).ConfigureAwait(false);
         changes.Record(report);
         var parts = report.Entries.ToDictionary(
             e => e.Key,
-            e => new ComponentHealth(Name(e.Value.Status), e.Value.Description ?? e.Value.Exception?.Message),
+            e => new ComponentHealth(Name(e.Value.Status), HealthText.HidePaths(e.Value.Description ?? e.Value.Exception?.Message)),
             StringComparer.Ordinal);
 
         var overall = report.Status;
         var mqtt = services.GetService<IMessagingHealth>();
-        var mqttHealth = mqtt is null ? null : new MqttHealth(mqtt.IsConnected, mqtt.Broker, mqtt.IsEmbeddedBroker, mqtt.EmbeddedBrokerRunning, mqtt.Problem);
+        var mqttHealth = mqtt is null ? null : new MqttHealth(mqtt.IsConnected, mqtt.Broker, mqtt.IsEmbeddedBroker, mqtt.EmbeddedBrokerRunning, HealthText.HidePaths(mqtt.Problem));
         var body = new HealthResponse(Name(overall), pythonHealth, parts, mqttHealth);
         return overall == HealthStatus.Unhealthy
             ? TypedResults.Json(body, statusCode: StatusCodes.Status503ServiceUnavailable)

@@ -93,7 +93,7 @@ public sealed class PythonVersionsTests
             }
 
             Assert.Equal("ready", python.Value.GetProperty("state").GetString());
-            Assert.Equal(library, python.Value.GetProperty("library").GetString());
+            Assert.Equal(Path.GetFileName(library), python.Value.GetProperty("library").GetString()); // no host path in /health
             Assert.StartsWith($"3.{minor}.", python.Value.GetProperty("version").GetString(), StringComparison.Ordinal);
         }
         finally
