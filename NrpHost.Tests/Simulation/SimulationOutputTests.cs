@@ -83,10 +83,12 @@ public sealed class SimulationOutputTests(PythonFixture python)
         Assert.Equal(expected, seen.Where(s => s.StartsWith("line ", StringComparison.Ordinal) || s.StartsWith("error: ", StringComparison.Ordinal)));
     }
 
-    [Fact]
-    public async Task Output_ATracebackIsOneRecord_ForAnUncaughtError_ALoggedException_AndAThreadThatDies()
+    [Theory]
+    [InlineData("InProcess")]
+    [InlineData("Process")]
+    public async Task Output_ATracebackIsOneRecord_ForAnUncaughtError_ALoggedException_AndAThreadThatDies(string isolation)
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost(python, configure: s => s["NrpHost:Simulation:Isolation"] = isolation);
         host.Experiment().WithConfig(timeout: 100_000).WithScript("""
             import logging, threading
             def inner():
@@ -116,6 +118,16 @@ public sealed class SimulationOutputTests(PythonFixture python)
         Assert.Contains(tracebacks, l => l.Text.StartsWith("caught it\n", StringComparison.Ordinal) && l.Text.EndsWith("KeyError: 'logged'", StringComparison.Ordinal));
         Assert.Contains(tracebacks, l => l.Text.Contains("in dies", StringComparison.Ordinal) && l.Text.EndsWith("ValueError: in a thread", StringComparison.Ordinal));
         Assert.Contains(tracebacks, l => l.Text.Contains("in deepest", StringComparison.Ordinal) && l.Text.EndsWith("RuntimeError: uncaught", StringComparison.Ordinal));
+
+        // The user's code only: the experiment's files by their names, none of the host's frames or paths.
+        Assert.All(tracebacks, l =>
+        {
+            Assert.Contains("File \"main_script.py\", line", l.Text, StringComparison.Ordinal);
+            Assert.DoesNotContain("runner.py", l.Text, StringComparison.Ordinal);
+            Assert.DoesNotContain("nrphost-python", l.Text, StringComparison.Ordinal);
+            Assert.DoesNotContain("noqa", l.Text, StringComparison.Ordinal);
+            Assert.DoesNotContain(host.WorkDirectory, l.Text, StringComparison.Ordinal);
+        });
 
         // no line of a traceback arrives on its own
         Assert.DoesNotContain(lines, l => l.Text.TrimStart().StartsWith("File \"", StringComparison.Ordinal));

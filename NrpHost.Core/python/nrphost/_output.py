@@ -21,6 +21,7 @@ Output is bounded, so a script printing as fast as it can harms nobody:
 import collections
 import io
 import logging
+import os
 import sys
 import threading
 import time
@@ -44,14 +45,16 @@ _installed = False
 
 
 class Binding:
-    """Where a thread's output goes: its logger category, its log file (a :class:`Tee`) and its owner (a simulation id)."""
+    """Where a thread's output goes: its logger category, its log file (a :class:`Tee`), its owner (a simulation id)
+    and its experiment directory (tracebacks name the experiment's files relative to it)."""
 
-    __slots__ = ("category", "tee", "owner")
+    __slots__ = ("category", "tee", "owner", "directory")
 
-    def __init__(self, category=None, tee=None, owner=None):
+    def __init__(self, category=None, tee=None, owner=None, directory=None):
         self.category = category
         self.tee = tee
         self.owner = owner
+        self.directory = directory
 
 
 _UNBOUND = Binding()
@@ -245,13 +248,70 @@ class _BufferHandler(logging.Handler):
             self.handleError(record)
 
 
+# The folder of NrpHost's own Python packages (nrphost, the embedded nrp-core runtime): its frames are the host's.
+_HOST_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def format_exception(exc_type, value, tb):
+    """A traceback as the user should see it: the host's own frames (the runner, the embedded runtime) left out, the
+    experiment's files named relative to the experiment, the interpreter's own under ``[python]``."""
+    try:
+        summary = traceback.TracebackException(exc_type, value, tb)
+        _user_frames(summary, current_binding().directory, set())
+        return "".join(summary.format())
+    except Exception:  # noqa: BLE001 - a report is never lost to its own formatting
+        return "".join(traceback.format_exception(exc_type, value, tb))
+
+
+def _user_frames(summary, directory, seen):
+    if summary is None or id(summary) in seen:
+        return
+    seen.add(id(summary))
+    frames = []
+    for frame in summary.stack:
+        if _is_host_file(frame.filename):
+            continue
+        frames.append(traceback.FrameSummary(
+            _shown(frame.filename, directory), frame.lineno, frame.name, lookup_line=False, line=frame.line,
+            end_lineno=getattr(frame, "end_lineno", None), colno=getattr(frame, "colno", None),
+            end_colno=getattr(frame, "end_colno", None)))
+    summary.stack = traceback.StackSummary.from_list(frames)
+    if getattr(summary, "filename", None):  # a SyntaxError names its file itself
+        summary.filename = _shown(summary.filename, directory)
+    _user_frames(summary.__cause__, directory, seen)
+    _user_frames(summary.__context__, directory, seen)
+    for inner in getattr(summary, "exceptions", None) or ():
+        _user_frames(inner, directory, seen)
+
+
+def _is_host_file(path):
+    return isinstance(path, str) and path.startswith(_HOST_ROOT + os.sep)
+
+
+def _shown(path, directory):
+    if not isinstance(path, str) or not os.path.isabs(path):
+        return path
+    if directory and path.startswith(directory + os.sep):
+        return os.path.relpath(path, directory)
+    for prefix in {sys.base_prefix, sys.prefix}:
+        if prefix and path.startswith(prefix + os.sep):
+            return "[python]/" + os.path.relpath(path, prefix)
+    return path
+
+
+class UserTracebackFormatter(logging.Formatter):
+    """Formats a logged exception as :func:`format_exception` does."""
+
+    def formatException(self, ei):
+        return format_exception(*ei).rstrip("\n")
+
+
 def _thread_excepthook(args):
     """An exception that ends a thread is one log entry (its whole traceback), in the thread's own category."""
     if args.exc_type is SystemExit:
         return
     name = args.thread.name if args.thread is not None else "?"
-    text = "Exception in thread %s:\n%s" % (
-        name, "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback)))
+    text = "Exception in thread %s:\n%s" % (name, format_exception(args.exc_type, args.exc_value, args.exc_traceback))
     emit_block(STDERR_LEVEL, text)
 
 
@@ -263,7 +323,7 @@ def install():
     sys.stdout = _LineStream("<stdout>", STDOUT_LEVEL)
     sys.stderr = _LineStream("<stderr>", STDERR_LEVEL)
     handler = _BufferHandler()
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(UserTracebackFormatter("%(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
     if root.level > logging.INFO or root.level == logging.NOTSET:

@@ -232,7 +232,7 @@ class Session:
         self.profile = None  # a nrphost.profiling ring when the simulation is profiled
         self.category = "Simulation.%d" % sim_id
         self.tee = None
-        self.binding = _output.Binding(self.category, None, sim_id)
+        self.binding = _output.Binding(self.category, None, sim_id, self.directory)
         self.file_logger = None
         self._file_handler = None
         self._entered = None
@@ -266,7 +266,7 @@ class Session:
         logger = logging.getLogger("nrphost.script.%d" % self.sim_id)
         logger.handlers.clear()
         handler = _TeeHandler(_output.Tee(os.path.join(self.directory, "%s_%d.log" % (stem, self.sim_id)), self.log_limit))
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(_output.UserTracebackFormatter("%(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
         logger.propagate = False
@@ -454,7 +454,7 @@ class Session:
 
     def _log_exception(self, err):
         """The traceback as one log entry (its lines go to the simulation log)."""
-        _output.emit_block(_output.STDERR_LEVEL, "".join(traceback.format_exception(type(err), err, err.__traceback__)))
+        _output.emit_block(_output.STDERR_LEVEL, _output.format_exception(type(err), err, err.__traceback__))
 
     def _report_from_exception(self, err, error_type, msg):
         """Locate the innermost frame in the experiment's own files (main script, engines, functions)."""
