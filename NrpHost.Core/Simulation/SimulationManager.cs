@@ -42,9 +42,12 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
         _logger = loggerFactory.CreateLogger("NrpHost.Simulation");
         _loggerFactory = loggerFactory;
         _relay = relay;
+        var hostId = HostIds.Resolve(hostIdentity?.Value.HostId);
+
+        // Each host its own: two hosts on one machine never share a work directory or its unsent logs.
         var workDirectory = Path.GetFullPath(options.Value.WorkDirectory is { Length: > 0 } configured
             ? configured
-            : Path.Combine(Path.GetTempPath(), "nrphost"));
+            : Path.Combine(Path.GetTempPath(), "nrphost", hostId));
         SimulationMetrics.Track(this);
         PythonRuntime.OutputDrained += OnPythonOutput;
         _services = new SimulationServices
@@ -63,7 +66,7 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
                 ? Path.GetFullPath(unsent)
                 : Path.Combine(workDirectory, "unsent-logs"),
             FaultHook = faults?.Hook,
-            HostId = HostIds.Resolve(hostIdentity?.Value.HostId),
+            HostId = hostId,
         };
         _pool = CreatePool(options.Value, python, pythonOptions.Value, storage);
     }

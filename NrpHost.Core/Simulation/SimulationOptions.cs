@@ -29,7 +29,10 @@ public sealed class SimulationOptions
     /// <summary>How worker processes are started (<see cref="SimulationIsolation.Process"/> and <see cref="SimulationIsolation.Sandbox"/> only).</summary>
     public WorkerOptions Worker { get; set; } = new();
 
-    /// <summary>Where per-simulation directories are made. Default: <c>nrphost</c> under the system temp folder.</summary>
+    /// <summary>
+    /// Where per-simulation directories are made. Default: <c>nrphost/&lt;host id&gt;</c> under the system temp folder,
+    /// so every host (<see cref="Hosting.HostIdentityOptions.HostId"/>) has its own, and its own unsent logs.
+    /// </summary>
     public string? WorkDirectory { get; set; }
 
     /// <summary>

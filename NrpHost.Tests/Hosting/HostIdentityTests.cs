@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using NrpHost.Hosting;
 using NrpHost.Messaging;
 using NrpHost.NrpCore;
+using NrpHost.Tests.Infrastructure;
 
 namespace NrpHost.Tests.Hosting;
 
@@ -83,5 +84,43 @@ public sealed class HostIdentityTests
         return (provider.GetRequiredService<IOptions<HostIdentityOptions>>(),
                 provider.GetRequiredService<IOptions<MqttOptions>>(),
                 provider.GetRequiredService<IOptions<NrpCoreOptions>>());
+    }
+}
+
+/// <summary>Without a configured work directory, each host has its own: two hosts on one machine never share one.</summary>
+[Collection(PythonCollection.Name)]
+public sealed class DefaultWorkDirectoryTests(PythonFixture python)
+{
+    [Fact]
+    public async Task TwoHosts_WithoutAWorkDirectory_EachGetTheirOwn_UnderTheirHostId()
+    {
+        var ids = new[] { "lab-a-" + Guid.NewGuid().ToString("N")[..8], "lab-b-" + Guid.NewGuid().ToString("N")[..8] };
+        var roots = ids.Select(id => Path.Combine(Path.GetTempPath(), "nrphost", id)).ToArray();
+        try
+        {
+            var directories = new List<string>();
+            foreach (var id in ids)
+            {
+                await using var host = new CoreHost(python, configure: s =>
+                {
+                    s.Remove("NrpHost:Simulation:WorkDirectory");
+                    s["NrpHost:HostId"] = id;
+                });
+                host.Experiment().Build();
+                var sim = await host.CreatePausedAsync();
+                directories.Add(((global::NrpHost.Simulation.SimulationManager)host.Manager).DirectoryOf(sim.Id)!);
+                await host.Manager.RequestStateAsync(sim.Id, global::NrpHost.Simulation.SimulationState.Stopped);
+            }
+
+            Assert.Equal(roots[0], Path.GetDirectoryName(directories[0]));
+            Assert.Equal(roots[1], Path.GetDirectoryName(directories[1]));
+        }
+        finally
+        {
+            foreach (var root in roots.Where(Directory.Exists))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
     }
 }
