@@ -59,10 +59,21 @@ internal sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
             }
 
             var bind = ParseBindAddress(_options.EmbeddedBindAddress);
+
+            // Never two brokers on one port: the endpoint must reuse the address (a restarted host binds at once, however
+            // many connections the last one left in TIME_WAIT), and .NET's reuse also shares the port with any other
+            // socket that asks to, so the port is first claimed exclusively, and checked again once the broker listens.
+            if (ExclusiveListener.Taken(bind, _options.EmbeddedPort))
+            {
+                Unavailable(bind, $"port {_options.EmbeddedPort} is in use by another process");
+                return;
+            }
+
             var builder = new MqttServerOptionsBuilder()
                 .WithDefaultEndpoint()
                 .WithDefaultEndpointPort(_options.EmbeddedPort)
-                .WithDefaultEndpointReuseAddress();
+                .WithDefaultEndpointReuseAddress()
+                .WithDefaultCommunicationTimeout(TimeSpan.FromSeconds(_options.EmbeddedConnectTimeoutSeconds));
             builder = bind.AddressFamily == AddressFamily.InterNetworkV6
                 ? builder.WithDefaultEndpointBoundIPAddress(IPAddress.None).WithDefaultEndpointBoundIPV6Address(bind)
                 : builder.WithDefaultEndpointBoundIPAddress(bind).WithDefaultEndpointBoundIPV6Address(IPAddress.None);
@@ -80,11 +91,19 @@ internal sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
             catch (SocketException ex)
             {
                 // The host keeps running without status; the publisher does not connect to whatever holds the port.
-                _notRunningReason = ex.SocketErrorCode == SocketError.AddressAlreadyInUse
+                Unavailable(bind, ex.SocketErrorCode == SocketError.AddressAlreadyInUse
                     ? $"port {_options.EmbeddedPort} is in use by another process"
-                    : $"cannot listen on {bind}:{_options.EmbeddedPort}: {ex.Message}";
-                MessagingLog.BrokerPortUnavailable(_logger, bind.ToString(), _options.EmbeddedPort, _notRunningReason);
+                    : $"cannot listen on {bind}:{_options.EmbeddedPort}: {ex.Message}");
                 server.Dispose();
+                return;
+            }
+
+            if (ExclusiveListener.Shared(bind, _options.EmbeddedPort))
+            {
+                // Another process started listening in the same instant, sharing the port: this one goes.
+                await server.StopAsync(new MqttServerStopOptionsBuilder().Build()).ConfigureAwait(false);
+                server.Dispose();
+                Unavailable(bind, $"port {_options.EmbeddedPort} is in use by another process");
                 return;
             }
 
@@ -98,6 +117,12 @@ internal sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
         {
             _gate.Release();
         }
+    }
+
+    private void Unavailable(IPAddress bind, string reason)
+    {
+        _notRunningReason = reason;
+        MessagingLog.BrokerPortUnavailable(_logger, bind.ToString(), _options.EmbeddedPort, reason);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

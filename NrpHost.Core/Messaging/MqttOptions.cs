@@ -30,6 +30,13 @@ public sealed class MqttOptions
     /// <summary>The address the embedded broker binds; loopback unless configured otherwise.</summary>
     public string EmbeddedBindAddress { get; set; } = "127.0.0.1";
 
+    /// <summary>
+    /// How long the embedded broker waits for a new connection's CONNECT (and for each packet it waits on), in seconds;
+    /// a connection that sends nothing is closed after it. Default 10.
+    /// </summary>
+    [Range(1, 30)]
+    public int EmbeddedConnectTimeoutSeconds { get; set; } = 10;
+
     /// <summary>Optional user name for the external broker.</summary>
     public string? Username { get; set; }
 

@@ -68,6 +68,45 @@ public sealed class MqttHostTests(PythonFixture python)
     }
 
     [Fact]
+    public async Task TwoHostsOnOneEmbeddedPort_TheSecondSaysThePortIsInUse_AndTheFirstKeepsIt()
+    {
+        var port = FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await using var first = await ApiHost.StartAsync(python, s => s["NrpHost:Mqtt:EmbeddedPort"] = port);
+        await using var second = await ApiHost.StartAsync(python, s => s["NrpHost:Mqtt:EmbeddedPort"] = port);
+        var inUse = $"port {port} is in use by another process";
+
+        var secondHealth = (await second.GetAsync("/health")).Json;
+        Assert.Equal("degraded", secondHealth.GetProperty("checks").GetProperty("mqtt").GetProperty("status").GetString());
+        Assert.False(secondHealth.GetProperty("mqtt").GetProperty("embeddedRunning").GetBoolean());
+        Assert.Contains(inUse, secondHealth.GetProperty("mqtt").GetProperty("problem").GetString(), StringComparison.Ordinal);
+
+        // Only the first listens there, and its subscribers get all of its status.
+        Assert.True(first.Services.GetRequiredService<global::NrpHost.Messaging.EmbeddedMqttBroker>().IsRunning);
+        first.Experiment().Build();
+        await using var subscriber = await MqttRecorder.ConnectTcpAsync(int.Parse(port, System.Globalization.CultureInfo.InvariantCulture));
+        var created = await first.CreateAsync();
+        await subscriber.WaitForAsync($"nrp_simulation/{created.GetProperty("simulationID").GetInt32()}/status", m => m.State == "paused");
+    }
+
+    [Fact]
+    public async Task AConnectionThatNeverSendsConnect_IsClosedByTheEmbeddedBroker()
+    {
+        var port = FreePort.Next();
+        await using var host = await ApiHost.StartAsync(python, s =>
+        {
+            s["NrpHost:Mqtt:EmbeddedPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            s["NrpHost:Mqtt:EmbeddedConnectTimeoutSeconds"] = "1";
+        });
+        using var idle = new System.Net.Sockets.TcpClient();
+        await idle.ConnectAsync(System.Net.IPAddress.Loopback, port);
+
+        // It sends nothing; the broker closes the connection (a read returns 0 bytes) instead of holding it forever.
+        var buffer = new byte[16];
+        var read = await idle.GetStream().ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, read);
+    }
+
+    [Fact]
     public async Task TwoHostsOnOneMosquitto_WithDistinctPrefixes_DoNotCrossTalk()
     {
         await using var mosquitto = await MosquittoBroker.StartAsync();
