@@ -128,7 +128,16 @@ internal static class SimulationEndpoints
                 ApiLog.CreateRefused(logger, create.ExperimentId, result.Status, result.Message);
                 return TypedResults.BadRequest(ErrorResponse.Client(result.Message ?? "The request is invalid."));
             default:
-                ApiLog.CreateFailed(logger, result.Simulation?.Id, create.ExperimentId, result.Fault, result.Message);
+                if (result.Fault == SimulationFault.ExperimentNotFound)
+                {
+                    // A client's mistake, not the host's failure: it is answered 404 and logged as a refusal.
+                    ApiLog.CreateRefused(logger, create.ExperimentId, result.Status, result.Message);
+                }
+                else
+                {
+                    ApiLog.CreateFailed(logger, result.Simulation?.Id, create.ExperimentId, result.Fault, result.Message);
+                }
+
                 return CreateFailure(create.ExperimentId, create.ExperimentConfiguration!, result, callers.VerifiesIdentity);
         }
     }

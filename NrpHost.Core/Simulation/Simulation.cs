@@ -232,10 +232,20 @@ internal sealed class Simulation
             message = $"Unexpected {ex.GetType().Name} while creating the simulation: {ex.Message}";
         }
 
-        SimulationLog.InitializationFailed(_logger, Id, message);
         activity?.SetStatus(ActivityStatusCode.Error, message);
-        report ??= new SimulationError { SimulationId = Id, Message = message, ErrorType = "Loading", FileName = Request.MainScript };
-        var result = await FailAsync(report).ConfigureAwait(false);
+        StateChangeResult? result;
+        if (fault == SimulationFault.ExperimentNotFound)
+        {
+            // Storage could not tell before (the manager asks first): nothing was staged, so nothing is reported or archived.
+            result = await FailAsync(null, quiet: true).ConfigureAwait(false);
+        }
+        else
+        {
+            SimulationLog.InitializationFailed(_logger, Id, message);
+            report ??= new SimulationError { SimulationId = Id, Message = message, ErrorType = "Loading", FileName = Request.MainScript };
+            result = await FailAsync(report).ConfigureAwait(false);
+        }
+
         return result is null
             ? new CreateSimulationResult { Status = CreateSimulationStatus.Failed, Simulation = Snapshot(), Message = Scrubber.Scrub(message), Fault = fault }
             : StoppedWhileCreating();
@@ -464,7 +474,7 @@ internal sealed class Simulation
     // ------------------------------------------------------------------------------------------------ stop and fail
 
     /// <summary>Fails the simulation (after a failed creation); null when it did, the stop's result when a stop already owned the end.</summary>
-    private async Task<StateChangeResult?> FailAsync(SimulationError report, bool runnerLost = false)
+    private async Task<StateChangeResult?> FailAsync(SimulationError? report, bool runnerLost = false, bool quiet = false)
     {
         if (!_machine.TryBeginStop())
         {
@@ -473,7 +483,7 @@ internal sealed class Simulation
 
         // The report says how the runner ended: the stop does not ask it for anything any more.
         _lostReported |= runnerLost;
-        var result = await StopAsync(SimulationState.Failed, report).ConfigureAwait(false);
+        var result = await StopAsync(SimulationState.Failed, report, archive: !quiet).ConfigureAwait(false);
         _stopped.TrySetResult(result);
         return null;
     }
@@ -484,7 +494,7 @@ internal sealed class Simulation
     /// archived and handed to storage; the directory is removed. Ends in <paramref name="finalState"/>, or in
     /// <c>failed</c> when a phase had to be abandoned. Never throws.
     /// </summary>
-    private async Task<StateChangeResult> StopAsync(SimulationState finalState, SimulationError? reason)
+    private async Task<StateChangeResult> StopAsync(SimulationState finalState, SimulationError? reason, bool archive = true)
     {
         var started = _services.Time.GetTimestamp();
         string? failure = null;
@@ -515,7 +525,7 @@ internal sealed class Simulation
             Report(new SimulationError { SimulationId = Id, Message = failure, ErrorType = "Runtime", FileName = Request.MainScript });
         }
 
-        if (await ArchiveAndRemoveAsync().ConfigureAwait(false) is { } cleanup && failure is null)
+        if (await ArchiveAndRemoveAsync(archive).ConfigureAwait(false) is { } cleanup && failure is null)
         {
             failure = cleanup;
             Report(new SimulationError { SimulationId = Id, Message = failure, ErrorType = "Runtime", FileName = Request.MainScript });
@@ -716,13 +726,16 @@ internal sealed class Simulation
     }
 
     /// <summary>Archives the logs and removes the directory; null when that went as expected, else what went wrong.</summary>
-    private async Task<string?> ArchiveAndRemoveAsync()
+    private async Task<string?> ArchiveAndRemoveAsync(bool archive)
     {
         string? failure = null;
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(_services.Options.ArchiveTimeoutSeconds));
         try
         {
-            await _workspace.ArchiveAsync(ArchiveFolders(), deadline.Token).ConfigureAwait(false);
+            if (archive)
+            {
+                await _workspace.ArchiveAsync(ArchiveFolders(), deadline.Token).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (SimulationWorkspace.IsExpected(ex))
         {

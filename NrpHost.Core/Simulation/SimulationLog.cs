@@ -112,4 +112,7 @@ internal static partial class SimulationLog
 
     [LoggerMessage(EventId = 118, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: the current directory could not be set back to {Directory}: {Reason}")]
     public static partial void CurrentDirectoryNotRestored(ILogger logger, int simulationId, string directory, string reason);
+
+    [LoggerMessage(EventId = 146, Level = LogLevel.Information, Message = "No simulation was made for experiment {ExperimentId}: it does not exist")]
+    public static partial void ExperimentNotFound(ILogger logger, string experimentId);
 }

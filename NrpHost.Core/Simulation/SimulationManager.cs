@@ -174,6 +174,19 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
             };
         }
 
+        // An unknown experiment is a 404 and nothing else: no simulation id used, no directory, no archive, no report.
+        var location = new ExperimentLocation(request.ExperimentId) { Token = request.Token, ContextId = request.ContextId };
+        if (await ExistsAsync(location, cancellationToken).ConfigureAwait(false) == false)
+        {
+            SimulationLog.ExperimentNotFound(_logger, request.ExperimentId);
+            return new CreateSimulationResult
+            {
+                Status = CreateSimulationStatus.Failed,
+                Fault = SimulationFault.ExperimentNotFound,
+                Message = $"The experiment '{request.ExperimentId}' does not exist",
+            };
+        }
+
         Simulation simulation;
         lock (_lock)
         {
@@ -202,6 +215,19 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
         }
 
         return result;
+    }
+
+    /// <summary>Whether storage knows the experiment; null when it cannot tell (or could not be asked: staging says why).</summary>
+    private async Task<bool?> ExistsAsync(ExperimentLocation location, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _services.Storage.ExistsAsync(location, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ExperimentStorageException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

@@ -21,6 +21,12 @@ public interface IExperimentStorage
     /// with <see cref="ExperimentStorageException"/> (<see cref="ExperimentStorageError.Unauthorized"/>).
     /// </summary>
     Task<IReadOnlyList<ExperimentSummary>> ListAsync(string? token, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Whether the experiment exists, asked before a simulation is made for it (so an unknown one uses no simulation
+    /// id and writes nothing); null when this storage cannot tell without staging it (the default).
+    /// </summary>
+    Task<bool?> ExistsAsync(ExperimentLocation experiment, CancellationToken cancellationToken = default) => Task.FromResult<bool?>(null);
 }
 
 /// <summary>An experiment in storage and the credentials to reach it.</summary>

@@ -25,6 +25,12 @@ internal sealed class LocalExperimentStorage : IExperimentStorage
         await Task.Run(() => CopyTree(source, targetDirectory, topLevel: true, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
+    public Task<bool?> ExistsAsync(ExperimentLocation experiment, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(experiment);
+        return Task.FromResult<bool?>(PathGuard.IsSafeSegment(experiment.ExperimentId) && Directory.Exists(Path.Combine(Root, experiment.ExperimentId)));
+    }
+
     public async Task<string> UploadAsync(ExperimentLocation experiment, string fileName, Stream content, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(experiment);

@@ -71,6 +71,28 @@ internal sealed class ProxyExperimentStorage : IExperimentStorage
         StorageLog.Staged(_logger, experimentId, files.Count, _client.ProxyUrl);
     }
 
+    /// <summary>The experiment's listing answers (true), is 404 (false); other errors are thrown (staging reports them).</summary>
+    public async Task<bool?> ExistsAsync(ExperimentLocation experiment, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(experiment);
+        if (!PathGuard.IsSafeSegment(experiment.ExperimentId))
+        {
+            return false;
+        }
+
+        var token = StorageProxyClient.TokenOrSentinel(experiment.Token);
+        try
+        {
+            await _client.CallAsync($"looking for experiment '{experiment.ExperimentId}'",
+                (api, ct) => api.ListAsync(experiment.ExperimentId, token, ct), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ExperimentStorageException ex) when (ex.Error == ExperimentStorageError.NotFound)
+        {
+            return false;
+        }
+    }
+
     public async Task<string> UploadAsync(ExperimentLocation experiment, string fileName, Stream content, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(experiment);

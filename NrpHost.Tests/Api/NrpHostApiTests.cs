@@ -122,7 +122,8 @@ public sealed class NrpHostApiTests(PythonFixture python)
         Assert.Equal("ready", response.Json.GetProperty("python").GetProperty("state").GetString());
         var storage = response.Json.GetProperty("checks").GetProperty("storage");
         Assert.Equal("healthy", storage.GetProperty("status").GetString());
-        Assert.Contains(host.StorageRoot, storage.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Contains(Path.GetFileName(host.StorageRoot), storage.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(host.StorageRoot, response.Text, StringComparison.Ordinal); // no host path in /health
     }
 
     [Fact]

@@ -264,14 +264,27 @@ public abstract partial class SimulationEndpointsTests(PythonFixture python, str
     }
 
     [Fact]
-    public async Task Create_WhenTheExperimentDoesNotExist_Returns404AndListsItFailed()
+    public async Task Create_WhenTheExperimentDoesNotExist_Returns404AndWritesNothing()
     {
         await using var host = await StartApiAsync();
+        host.Experiment().Build();
+        var mark = python.Logs.Mark;
 
-        var response = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"missing"}""");
+        for (var i = 0; i < 20; i++)
+        {
+            var response = await host.SendAsync(HttpMethod.Post, "/simulation", $$"""{"experimentID":"missing-{{i}}"}""");
 
-        response.AssertNrpError(404, "The experiment 'missing' was not found in the local experiment folder", "Client error");
-        Assert.DoesNotContain(host.StorageRoot, response.Text, StringComparison.Ordinal);
+            response.AssertNrpError(404, $"The experiment 'missing-{i}' was not found in the local experiment folder", "Client error");
+            Assert.DoesNotContain(host.StorageRoot, response.Text, StringComparison.Ordinal);
+        }
+
+        // Nothing listed, nothing in the work directory or unsent-logs, nothing logged as a failure, no id used up.
+        Assert.Equal("[]", (await host.GetAsync("/simulation")).Text);
+        Assert.Empty(Directory.Exists(host.WorkDirectory) ? Directory.GetFileSystemEntries(host.WorkDirectory, "*", SearchOption.AllDirectories).Where(e => !e.Contains("unsent-logs", StringComparison.Ordinal) || File.Exists(e)) : []);
+        Assert.DoesNotContain(python.Logs.Since(mark), e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains("missing-", StringComparison.Ordinal));
+        var created = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"exp"}""");
+        Assert.Equal(201, created.Code);
+        Assert.Equal(0, created.Json.GetProperty("simulationID").GetInt32());
     }
 
     [Fact]
