@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -10,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NrpHost.Api;
+using NrpHost.DependencyInjection;
 using NrpHost.Python;
 using NrpHost.Simulation;
 using Python.Runtime;
@@ -19,12 +21,13 @@ return args.FirstOrDefault() switch
 {
     "init-from-8-threads" => InitFrom8Threads(),
     "restore-fails" when args.Length == 3 => await RestoreFailsAsync(args[1], args[2]),
+    "compress-without-descriptors" when args.Length == 3 => CompressWithoutDescriptors(args[1] == "host", args[2]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: NrpHost.Tests.Child init-from-8-threads | restore-fails <experiments folder> <work directory>");
+    Console.Error.WriteLine("usage: NrpHost.Tests.Child init-from-8-threads | restore-fails <experiments folder> <work directory> | compress-without-descriptors host|bare <work directory>");
     return 2;
 }
 
@@ -131,6 +134,75 @@ static async Task<int> RestoreFailsAsync(string experiments, string work)
     var list = await Send(HttpMethod.Get, "/simulation");
     Console.WriteLine(JsonSerializer.Serialize(new { created, stopped, health, next, list }));
     await app.StopAsync();
+    return 0;
+}
+
+// Compressing once no descriptor is free (a script used them all): with the host's services made first ("host"), or in a
+// bare process ("bare", which shows what the host must avoid: the compression library is loaded on first use, and that
+// needs a descriptor).
+static int CompressWithoutDescriptors(bool host, string work)
+{
+    ServiceProvider? services = null;
+    if (host)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["NrpHost:Simulation:WorkDirectory"] = work,
+            ["NrpHost:Simulation:Isolation"] = "InProcess",
+        }).Build();
+        var collection = new ServiceCollection();
+        collection.AddLogging();
+        collection.AddNrpHost(configuration);
+        services = collection.BuildServiceProvider();
+        services.GetRequiredService<ISimulationManager>();
+    }
+
+    // What this scenario itself needs afterwards is loaded now: an assembly that fails to load is not tried again.
+    Console.WriteLine(JsonSerializer.Serialize(new { taken = 0, compressed = 0L, error = "not yet" }));
+
+    // Every descriptor below the limit taken, and the limit set just above the highest one in use.
+    var highest = Directory.GetFiles("/proc/self/fd").Select(f => int.Parse(Path.GetFileName(f), System.Globalization.CultureInfo.InvariantCulture)).Max();
+    var taken = new List<SafeHandle>();
+    NrpHost.Isolation.Libc.SetLimit(NrpHost.Isolation.Libc.Resource.OpenFiles, (ulong)highest + 8);
+    try
+    {
+        while (true)
+        {
+            taken.Add(File.OpenHandle("/dev/null"));
+        }
+    }
+    catch (IOException)
+    {
+        // None left.
+    }
+
+    string? error = null;
+    var compressed = 0L;
+    try
+    {
+        var buffer = new MemoryStream();
+        using (var zip = new System.IO.Compression.ZipArchive(buffer, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
+        using (var entry = new StreamWriter(zip.CreateEntry("simulation_0.log", System.IO.Compression.CompressionLevel.Optimal).Open()))
+        {
+            entry.Write(string.Concat(Enumerable.Repeat("a line of the simulation log\n", 1000)));
+        }
+
+        compressed = buffer.Length;
+    }
+    catch (Exception ex) when (ex is DllNotFoundException or TypeInitializationException or IOException)
+    {
+        error = ex.GetType().Name + ": " + ex.Message;
+    }
+
+    var free = 0;
+    foreach (var handle in taken)
+    {
+        handle.Dispose();
+        free++;
+    }
+
+    Console.WriteLine(JsonSerializer.Serialize(new { taken = free, compressed, error }));
+    services?.Dispose();
     return 0;
 }
 

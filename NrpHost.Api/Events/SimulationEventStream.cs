@@ -120,16 +120,16 @@ internal sealed class SimulationEventStream : IResult
         {
             reason = await RunAsync(response, httpContext.RequestAborted).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (httpContext.RequestAborted.IsCancellationRequested)
-        {
-            // The client went away.
-        }
-        catch (OperationCanceledException)
+        catch (ClientStuckException)
         {
             // It stopped taking what was sent: the connection is dropped, so its buffers go too.
             reason = "client stopped reading";
             ApiLog.EventStreamDropped(_logger, _id, _caller, _stuckAfter.TotalSeconds);
             httpContext.Abort();
+        }
+        catch (OperationCanceledException) when (httpContext.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away.
         }
         catch (IOException)
         {
@@ -145,14 +145,27 @@ internal sealed class SimulationEventStream : IResult
     }
 
     /// <summary>
-    /// Sends what was written; throws <see cref="OperationCanceledException"/> when the client has not taken it within
-    /// <see cref="ApiOptions.EventStreamStuckSeconds"/> (it stopped reading, and the send buffers are full).
+    /// Sends what was written; throws <see cref="ClientStuckException"/> when the client has not taken it within
+    /// <see cref="ApiOptions.EventStreamStuckSeconds"/> (it stopped reading, and the send buffers are full), whatever
+    /// the server did to the connection meanwhile.
     /// </summary>
     private async ValueTask FlushAsync(System.IO.Pipelines.PipeWriter writer, CancellationToken cancellationToken)
     {
         using var stuck = new CancellationTokenSource(_stuckAfter, _time);
         using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stuck.Token);
-        await writer.FlushAsync(either.Token).ConfigureAwait(false);
+        try
+        {
+            await writer.FlushAsync(either.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (stuck.IsCancellationRequested && ex is OperationCanceledException or IOException)
+        {
+            throw new ClientStuckException();
+        }
+    }
+
+    /// <summary>The client took nothing for <see cref="ApiOptions.EventStreamStuckSeconds"/>.</summary>
+    private sealed class ClientStuckException : Exception
+    {
     }
 
     /// <summary>Writes until the simulation is final; returns why it stopped.</summary>

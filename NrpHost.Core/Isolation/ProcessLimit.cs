@@ -100,6 +100,32 @@ internal sealed class ProcessLimit
         }
     }
 
+    /// <summary>The limit, where a cgroup enforces it; null otherwise.</summary>
+    public int? Max => _parent is null ? null : _max;
+
+    /// <summary>
+    /// Whether the worker's cgroup refused a new process or thread because of the limit (its <c>pids.events</c>
+    /// counts them): then a worker that died did so for want of one (.NET aborts when it cannot start a thread).
+    /// </summary>
+    public bool WasReached(int pid)
+    {
+        if (_parent is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            return File.ReadAllLines(Path.Combine(Group(pid), "pids.events"))
+                .Select(line => line.Split(' ', 2))
+                .Any(parts => parts is ["max", var count] && long.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out var refused) && refused > 0);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Every process in the worker's cgroup: the whole simulation, wherever its processes went.</summary>
     public IReadOnlyList<int> Members(int pid) => _parent is null ? [] : ReadMembers(Group(pid));
 

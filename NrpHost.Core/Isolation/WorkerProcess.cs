@@ -411,7 +411,10 @@ internal sealed class WorkerProcess : System.IAsyncDisposable
             fatal = _errorLines.LastOrDefault(l => l.StartsWith("Fatal Python error:", StringComparison.Ordinal));
         }
 
-        var text = "The simulation's process " + how;
+        // Threads count as processes in a pids cgroup: at the limit, the worker's own runtime may fail to start one and abort.
+        var text = exitCode != 0 && _limit.Max is { } processes && _limit.WasReached(ProcessId)
+            ? string.Create(CultureInfo.InvariantCulture, $"The simulation passed its process limit (NrpHost:Simulation:Limits:Processes = {processes}): its process {how}")
+            : "The simulation's process " + how;
         if (fatal is not null)
         {
             text += " (" + fatal + ")";

@@ -737,6 +737,14 @@ internal sealed class Simulation
                 await _workspace.ArchiveAsync(ArchiveFolders(), deadline.Token).ConfigureAwait(false);
             }
         }
+        catch (ArchiveNotWrittenException ex)
+        {
+            // No log is lost to a full disk: the directory stays for the next start's recovery, and health says so.
+            SimulationLog.LogsKept(_logger, Id, ex.Directory, ex.Message);
+            _workspace.KeepForRecovery();
+            _services.Events.LogsKept(Id, ex.Directory, ex.Message);
+            return null;
+        }
         catch (Exception ex) when (SimulationWorkspace.IsExpected(ex))
         {
             SimulationLog.LogArchiveFailed(_logger, Id, ex.Message, "none");

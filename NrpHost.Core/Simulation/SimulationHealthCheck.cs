@@ -22,6 +22,11 @@ public sealed class SimulationHealthCheck : IHealthCheck
         var abandoned = _manager.AbandonedScripts;
         var active = _manager.List().Count(s => !s.State.IsFinal());
         var problems = new List<string>();
+        foreach (var (directory, (id, reason)) in _manager.KeptLogs.OrderBy(k => k.Value.SimulationId))
+        {
+            problems.Add($"the logs of simulation {id} could not be archived ({reason}) and are kept in the work directory as {Path.GetFileName(directory)}; the next start archives them once there is room.");
+        }
+
         if (_manager.Workers is { } workers)
         {
             var isolation = _manager.Isolation;

@@ -115,4 +115,7 @@ internal static partial class SimulationLog
 
     [LoggerMessage(EventId = 146, Level = LogLevel.Information, Message = "No simulation was made for experiment {ExperimentId}: it does not exist")]
     public static partial void ExperimentNotFound(ILogger logger, string experimentId);
+
+    [LoggerMessage(EventId = 147, Level = LogLevel.Error, Message = "Simulation {SimulationId}: its logs could not be archived ({Reason}); they are kept in {Directory}, and the next start archives them once the archive can be written")]
+    public static partial void LogsKept(ILogger logger, int simulationId, string directory, string reason);
 }

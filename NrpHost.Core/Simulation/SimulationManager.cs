@@ -23,6 +23,7 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
     private readonly ILoggerFactory _loggerFactory;
     private readonly WorkerPool? _pool;
     private readonly DataTransferRelay? _relay;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (int SimulationId, string Reason)> _keptLogs = new(StringComparer.Ordinal);
     private int _nextId;
     private int _abandoned;
 
@@ -62,6 +63,9 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
             WorkDirectory = workDirectory,
             Client = NrpCoreClients.Select(nrpCore.Value, pythonOptions.Value.ResolvePackagesPath()),
             Events = this,
+            ArchiveStagingDirectory = options.Value.ArchiveStagingDirectory is { Length: > 0 } staging
+                ? Path.GetFullPath(staging)
+                : Path.Combine(workDirectory, "archives"),
             UnsentLogsDirectory = storageOptions?.Value.UnsentLogsDirectory is { Length: > 0 } unsent
                 ? Path.GetFullPath(unsent)
                 : Path.Combine(workDirectory, "unsent-logs"),
@@ -69,6 +73,17 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
             HostId = hostId,
         };
         _pool = CreatePool(options.Value, python, pythonOptions.Value, storage);
+        PreloadCompression();
+    }
+
+    /// <summary>
+    /// Loads the compression library now: archiving must not need a free file descriptor later, when a script in this
+    /// process may have used them all.
+    /// </summary>
+    private static void PreloadCompression()
+    {
+        using var deflate = new System.IO.Compression.DeflateStream(Stream.Null, System.IO.Compression.CompressionLevel.Fastest);
+        deflate.WriteByte(0);
     }
 
     /// <summary>
@@ -154,6 +169,15 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
         if (string.IsNullOrWhiteSpace(request.ExperimentId))
         {
             return new CreateSimulationResult { Status = CreateSimulationStatus.Invalid, Message = "experimentID not given." };
+        }
+
+        if (!PathGuard.IsSafeSegment(request.ExperimentId))
+        {
+            return new CreateSimulationResult
+            {
+                Status = CreateSimulationStatus.Invalid,
+                Message = $"Refused the experiment id '{request.ExperimentId}': it must be a single folder name.",
+            };
         }
 
         if (_pool?.Unavailable is { } unavailable)
@@ -361,6 +385,11 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
     }
 
     void ISimulationEventSink.ScriptAbandoned(int simulationId) => Interlocked.Increment(ref _abandoned);
+
+    void ISimulationEventSink.LogsKept(int simulationId, string directory, string reason) => _keptLogs[directory] = (simulationId, reason);
+
+    /// <summary>Simulation directories whose logs could not be archived (by directory: simulation id and why); the next start archives them.</summary>
+    internal IReadOnlyDictionary<string, (int SimulationId, string Reason)> KeptLogs => _keptLogs;
 
     void ISimulationEventSink.Progress(int simulationId, string task, bool done) =>
         Raise(Progress, new SimulationProgressEventArgs(simulationId, task, done));

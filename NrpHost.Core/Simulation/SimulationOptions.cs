@@ -36,6 +36,14 @@ public sealed class SimulationOptions
     public string? WorkDirectory { get; set; }
 
     /// <summary>
+    /// Where log archives are written before they are handed to storage. Default: <c>archives</c> in the work
+    /// directory. On another file system than the work directory, a simulation that fills its disk cannot keep its own
+    /// logs from being archived. When an archive cannot be written at all, the simulation directory is kept and archived
+    /// by the next start.
+    /// </summary>
+    public string? ArchiveStagingDirectory { get; set; }
+
+    /// <summary>
     /// How long a stopping script may take to reach its next <c>nrp.run_loop</c> before the stop exception is raised
     /// inside it, in milliseconds.
     /// </summary>

@@ -31,6 +31,9 @@ internal sealed class SimulationServices
 
     public required ISimulationEventSink Events { get; init; }
 
+    /// <summary>Where log archives are written before they are handed to storage (absolute). Default: <c>archives</c> in the work directory.</summary>
+    public required string ArchiveStagingDirectory { get; init; }
+
     /// <summary>Where a log archive that could not be uploaded is kept. Default: <c>unsent-logs</c> in the work directory.</summary>
     public required string UnsentLogsDirectory { get; init; }
 
@@ -53,6 +56,9 @@ internal interface ISimulationEventSink
     void Progress(int simulationId, string task, bool done);
 
     void ScriptAbandoned(int simulationId);
+
+    /// <summary>The logs of a simulation could not be archived (a full disk); its directory stays for the next start.</summary>
+    void LogsKept(int simulationId, string directory, string reason);
 }
 
 /// <summary>Test seam: registered by a test to make a phase throw.</summary>

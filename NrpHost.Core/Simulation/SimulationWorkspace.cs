@@ -82,6 +82,7 @@ internal sealed class SimulationWorkspace
     /// Archives the logs and hands the archive to storage; when storage refuses it, it is kept in the unsent-logs
     /// folder. Nothing is overwritten. Returns where the archive went, or null when there was nothing to archive.
     /// </summary>
+    /// <exception cref="ArchiveNotWrittenException">The archive could not be written or kept anywhere (a full disk, an I/O error): the directory must stay.</exception>
     public async Task<string?> ArchiveAsync(IEnumerable<string> folders, CancellationToken cancellationToken)
     {
         var directory = Directory;
@@ -91,10 +92,20 @@ internal sealed class SimulationWorkspace
         }
 
         var name = LogArchive.FileName(_services.Time.GetLocalNow(), _id, _services.HostId);
-        var temporary = await WriteArchiveAsync(folders, name, cancellationToken).ConfigureAwait(false);
+        string temporary;
         try
         {
-            return await HandOverAsync(temporary, name, cancellationToken).ConfigureAwait(false);
+            temporary = await WriteArchiveAsync(folders, name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ArchiveNotWrittenException(directory, ex.Message, ex);
+        }
+
+        try
+        {
+            var stored = await HandOverAsync(temporary, name, cancellationToken).ConfigureAwait(false);
+            return stored ?? throw new ArchiveNotWrittenException(directory, "neither storage nor the unsent-logs folder took the archive");
         }
         finally
         {
@@ -102,11 +113,22 @@ internal sealed class SimulationWorkspace
         }
     }
 
-    /// <summary>Writes the archive into a temporary file of the work directory (not of the simulation's).</summary>
+    /// <summary>
+    /// Leaves the directory for the next start's recovery (its logs could not be archived now): the claim's lock is let
+    /// go, its record stays, so the next start archives it once the archive can be written.
+    /// </summary>
+    public void KeepForRecovery()
+    {
+        Interlocked.Exchange(ref _directory, null);
+        _claim?.Dispose();
+        _claim = null;
+    }
+
+    /// <summary>Writes the archive into a temporary file of the archive staging folder (not of the simulation's directory).</summary>
     private async Task<string> WriteArchiveAsync(IEnumerable<string> folders, string name, CancellationToken cancellationToken)
     {
         var directory = Directory!;
-        var staging = Path.Combine(_services.WorkDirectory, "archives");
+        var staging = _services.ArchiveStagingDirectory;
         System.IO.Directory.CreateDirectory(staging);
         var temporary = Path.Combine(staging, Path.GetFileNameWithoutExtension(Path.GetRandomFileName()) + "_" + name);
         try
@@ -173,7 +195,7 @@ internal sealed class SimulationWorkspace
             return 0;
         }
 
-        var archives = Path.Combine(work, "archives");
+        var archives = services.ArchiveStagingDirectory;
         if (System.IO.Directory.Exists(archives))
         {
             foreach (var leftover in System.IO.Directory.EnumerateFiles(archives))
@@ -211,6 +233,13 @@ internal sealed class SimulationWorkspace
                 LastDirectory = directory,
             };
             var kept = await workspace.RecoverAsync(record.ExperimentId is { Length: > 0 }, cancellationToken).ConfigureAwait(false);
+            if (kept is not null && workspace.Directory is null && System.IO.Directory.Exists(directory))
+            {
+                // Still no room for its archive: it stays for the start after this one, and health says so.
+                services.Events.LogsKept(record.SimulationId, directory, kept);
+                continue;
+            }
+
             SimulationLog.Recovered(services.Logger, record.SimulationId, record.ExperimentId ?? "(unknown)", directory, kept ?? "nothing to archive");
             recovered++;
         }
@@ -227,6 +256,12 @@ internal sealed class SimulationWorkspace
             kept = experimentKnown
                 ? await ArchiveAsync(folders, cancellationToken).ConfigureAwait(false)
                 : await ArchiveToUnsentAsync(folders, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ArchiveNotWrittenException ex)
+        {
+            SimulationLog.LogsKept(_logger, _id, ex.Directory, ex.Message);
+            KeepForRecovery();
+            return ex.Message;
         }
         catch (Exception ex) when (IsExpected(ex))
         {
@@ -254,10 +289,19 @@ internal sealed class SimulationWorkspace
     private async Task<string?> ArchiveToUnsentAsync(IEnumerable<string> folders, CancellationToken cancellationToken)
     {
         var name = LogArchive.FileName(_services.Time.GetLocalNow(), _id, _services.HostId);
-        var temporary = await WriteArchiveAsync(folders, name, cancellationToken).ConfigureAwait(false);
+        string temporary;
         try
         {
-            return Keep(temporary, name);
+            temporary = await WriteArchiveAsync(folders, name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ArchiveNotWrittenException(Directory!, ex.Message, ex);
+        }
+
+        try
+        {
+            return Keep(temporary, name) ?? throw new ArchiveNotWrittenException(Directory!, "the unsent-logs folder did not take the archive");
         }
         finally
         {
@@ -287,7 +331,8 @@ internal sealed class SimulationWorkspace
     internal static bool IsExpected(Exception exception) =>
         exception is IOException or UnauthorizedAccessException or ExperimentStorageException or HttpRequestException or OperationCanceledException;
 
-    private async Task<string> HandOverAsync(string archive, string name, CancellationToken cancellationToken)
+    /// <summary>Hands the archive to storage, else keeps it in unsent-logs; null when neither took it.</summary>
+    private async Task<string?> HandOverAsync(string archive, string name, CancellationToken cancellationToken)
     {
         try
         {
@@ -305,7 +350,7 @@ internal sealed class SimulationWorkspace
 #pragma warning restore CA1031
         {
             var kept = Keep(archive, name);
-            SimulationLog.LogArchiveFailed(_logger, _id, ex.Message, kept);
+            SimulationLog.LogArchiveFailed(_logger, _id, ex.Message, kept ?? "nowhere");
             if (!IsExpected(ex))
             {
                 throw new SimulationCleanupException($"Handing the log archive to storage failed unexpectedly ({ex.GetType().Name}: {ex.Message}); it is kept at {kept}", ex);
@@ -315,8 +360,8 @@ internal sealed class SimulationWorkspace
         }
     }
 
-    /// <summary>Moves the archive into the unsent-logs folder under a name that exists nowhere yet.</summary>
-    private string Keep(string archive, string name)
+    /// <summary>Moves the archive into the unsent-logs folder under a name that exists nowhere yet; null when it could not.</summary>
+    private string? Keep(string archive, string name)
     {
         try
         {
@@ -337,7 +382,8 @@ internal sealed class SimulationWorkspace
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return "nowhere (" + ex.Message + ")";
+            SimulationLog.LogArchiveFailed(_logger, _id, ex.Message, "nowhere");
+            return null;
         }
     }
 
@@ -352,6 +398,16 @@ internal sealed class SimulationWorkspace
             // A leftover temporary archive is removed with the next start-up's clean-up.
         }
     }
+}
+
+/// <summary>A simulation's log archive could not be written, nor kept anywhere: its directory must stay, for recovery.</summary>
+internal sealed class ArchiveNotWrittenException : IOException
+{
+    public ArchiveNotWrittenException(string directory, string reason, Exception? innerException = null)
+        : base(reason, innerException) => Directory = directory;
+
+    /// <summary>The simulation directory that keeps the logs.</summary>
+    public string Directory { get; }
 }
 
 /// <summary>A clean-up step of a simulation failed in a way nobody expected; the simulation ends failed.</summary>

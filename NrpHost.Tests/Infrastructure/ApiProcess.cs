@@ -11,6 +11,7 @@ public sealed class ApiProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private TaskCompletionSource _outputGrew = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ApiProcess(Process process, int port)
     {
@@ -40,7 +41,7 @@ public sealed class ApiProcess : IAsyncDisposable
     /// <summary>Starts the API with <paramref name="settings"/> as environment (<c>NrpHost__…</c>) and waits until it answers.</summary>
     public static async Task<ApiProcess> StartAsync(IReadOnlyDictionary<string, string> settings, TimeSpan? timeout = null, int? requestedPort = null)
     {
-        var port = requestedPort ?? FreePort();
+        var port = requestedPort ?? Messaging.FreePort.Next();
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -50,7 +51,7 @@ public sealed class ApiProcess : IAsyncDisposable
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "NrpHost.Api.dll"));
         start.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
-        start.Environment["NrpHost__Mqtt__EmbeddedPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["NrpHost__Mqtt__EmbeddedPort"] = Messaging.FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (key, value) in settings)
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
@@ -98,6 +99,34 @@ public sealed class ApiProcess : IAsyncDisposable
         return ((int)response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
     }
 
+    /// <summary>Waits until the process has printed <paramref name="text"/> (a log line); no polling, each new line wakes it.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan? within = null)
+    {
+        using var deadline = new CancellationTokenSource(within ?? TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            Task grew;
+            lock (_output)
+            {
+                if (_output.ToString().Contains(text, StringComparison.Ordinal))
+                {
+                    return;
+                }
+
+                grew = _outputGrew.Task;
+            }
+
+            try
+            {
+                await grew.WaitAsync(deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"the host did not print \"{text}\"; it printed:\n{Output}");
+            }
+        }
+    }
+
     /// <summary>SIGTERM: the host shuts down gracefully; completes when it has exited.</summary>
     public async Task TerminateAsync(TimeSpan within)
     {
@@ -137,13 +166,8 @@ public sealed class ApiProcess : IAsyncDisposable
         lock (_output)
         {
             _output.AppendLine(line);
+            _outputGrew.TrySetResult();
+            _outputGrew = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -265,7 +265,7 @@ public sealed class WorkerEscapeTests(PythonFixture python)
 
         Assert.True(ended.State == SimulationState.Failed, $"{ended.State}: {string.Join(" | ", errors.Select(e => e.ErrorType + " " + e.Message))}");
         var error = Assert.Single(errors);
-        Assert.Contains("process limit (NrpHost:Simulation:Limits:Processes = 96)", error.Message, StringComparison.Ordinal);
+        Assert.True(error.Message.Contains("process limit (NrpHost:Simulation:Limits:Processes = 96)", StringComparison.Ordinal), error.Message);
         await WaitGoneAsync(worker);
     }
 

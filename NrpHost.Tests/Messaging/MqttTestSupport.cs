@@ -12,36 +12,63 @@ using NrpHost.Tests.Infrastructure;
 
 namespace NrpHost.Tests.Messaging;
 
+/// <summary>
+/// Loopback ports for the tests' servers, taken below the kernel's ephemeral range: a port from that range may be
+/// given to some process's outgoing connection (a host's own MQTT client, say) between the moment it is picked and
+/// the moment a server binds it. Each port is handed out once per test run, at a random start, and is checked free.
+/// </summary>
 internal static class FreePort
 {
-    public static int Next()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static readonly (int First, int Count) Range = BelowEphemeral();
+    private static int _next = Random.Shared.Next(Range.Count);
+
+    public static int Next() => NextRun(1);
 
     /// <summary>The first of <paramref name="count"/> consecutive loopback ports that are free now.</summary>
     public static int NextRun(int count)
     {
-        for (var attempt = 0; attempt < 100; attempt++)
+        for (var attempt = 0; attempt < Range.Count; attempt++)
         {
-            var first = Next();
-            if (first + count <= IPEndPoint.MaxPort + 1 && Enumerable.Range(first + 1, count - 1).All(IsFree))
+            var offset = (Interlocked.Add(ref _next, count) - count) % Range.Count;
+            if (offset + count > Range.Count)
+            {
+                continue;
+            }
+
+            var first = Range.First + offset;
+            if (Enumerable.Range(first, count).All(IsFree))
             {
                 return first;
             }
         }
 
-        throw new InvalidOperationException($"no {count} consecutive free ports found");
+        throw new InvalidOperationException($"no {count} consecutive free ports found in {Range.First}..{Range.First + Range.Count - 1}");
+    }
+
+    /// <summary>The ports below the ephemeral range (<c>ip_local_port_range</c>), down to 10000.</summary>
+    private static (int First, int Count) BelowEphemeral()
+    {
+        const int First = 10000;
+        var ephemeralStart = 32768;
+        try
+        {
+            var bounds = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            ephemeralStart = int.Parse(bounds[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+            // Linux's default then.
+        }
+
+        return ephemeralStart - First >= 1000 ? (First, ephemeralStart - First) : (1024, 9000);
     }
 
     private static bool IsFree(int port)
     {
         try
         {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
+            using var any = new TcpListener(IPAddress.Any, port);
+            any.Start();
             return true;
         }
         catch (SocketException)

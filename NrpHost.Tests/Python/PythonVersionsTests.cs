@@ -35,7 +35,7 @@ public sealed class PythonVersionsTests
     [MemberData(nameof(Libraries))]
     public async Task Api_WithThisLibrary_InitialisesPythonAndReportsIt(string library)
     {
-        var port = FreePort();
+        var port = Messaging.FreePort.Next();
         var api = Path.Combine(AppContext.BaseDirectory, "NrpHost.Api.dll");
         var start = new ProcessStartInfo("dotnet")
         {
@@ -48,7 +48,7 @@ public sealed class PythonVersionsTests
         start.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
         start.Environment["NrpHost__Python__Library"] = library;
         start.Environment["NrpHost__Python__InitializeAtStartup"] = "true";
-        start.Environment["NrpHost__Mqtt__EmbeddedPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["NrpHost__Mqtt__EmbeddedPort"] = Messaging.FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
         using var process = Process.Start(start)!;
         var output = new System.Text.StringBuilder();
         process.OutputDataReceived += (_, e) => output.AppendLine(e.Data);
@@ -104,12 +104,5 @@ public sealed class PythonVersionsTests
                 await process.WaitForExitAsync();
             }
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

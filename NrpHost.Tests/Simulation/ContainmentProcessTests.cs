@@ -87,6 +87,23 @@ public sealed class ContainmentProcessTests
         Assert.Equal(1, Body(seen, "list").GetArrayLength());
     }
 
+    [Fact]
+    public async Task ArchivingNeedsNoFreeDescriptor_ForCompression_OnceTheHostIsMade()
+    {
+        using var temp = new TempDirectory("no-descriptors");
+
+        // A bare process loads the compression library on first use, which needs a descriptor: none free, no archive.
+        var bare = await ChildProcess.RunAsync("compress-without-descriptors", null, "bare", temp.Combine("bare"));
+        Assert.True(bare.GetProperty("taken").GetInt32() > 0);
+        Assert.Contains("compression", bare.GetProperty("error").GetString(), StringComparison.OrdinalIgnoreCase);
+
+        // The host loads it when it is made, so a script that used up every descriptor cannot take archiving away.
+        var host = await ChildProcess.RunAsync("compress-without-descriptors", null, "host", temp.Combine("host"));
+        Assert.True(host.GetProperty("taken").GetInt32() > 0);
+        Assert.Equal(JsonValueKind.Null, host.GetProperty("error").ValueKind);
+        Assert.True(host.GetProperty("compressed").GetInt64() > 0);
+    }
+
     private static int Code(JsonElement seen, string step) => seen.GetProperty(step).GetProperty("code").GetInt32();
 
     private static JsonElement Body(JsonElement seen, string step) => JsonDocument.Parse(seen.GetProperty(step).GetProperty("body").GetString()!).RootElement.Clone();

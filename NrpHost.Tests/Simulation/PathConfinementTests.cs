@@ -30,16 +30,17 @@ public sealed class PathConfinementTests(PythonFixture python)
     [InlineData("../experiments")]
     [InlineData("a/b")]
     [InlineData("..")]
-    public async Task Create_WithAnExperimentIdThatIsNotOneFolder_FailsWithoutCopying(string experimentId)
+    public async Task Create_WithAnExperimentIdThatIsNotOneFolder_IsRefusedWithoutWritingAnything(string experimentId)
     {
         await using var host = new CoreHost(python);
         host.Experiment().Build();
 
         var result = await host.Manager.CreateAsync(new SimulationRequest(experimentId));
 
-        Assert.Equal(CreateSimulationStatus.Failed, result.Status);
-        Assert.Contains("Refused the experiment id", result.Message, StringComparison.Ordinal);
-        Assert.Empty(Directory.EnumerateDirectories(host.WorkDirectory, "nrp.*"));
+        Assert.Equal(CreateSimulationStatus.Invalid, result.Status);
+        Assert.Equal($"Refused the experiment id '{experimentId}': it must be a single folder name.", result.Message);
+        Assert.Empty(host.Manager.List());
+        Assert.False(Directory.Exists(host.WorkDirectory));
     }
 
     [Fact]
@@ -53,7 +54,7 @@ public sealed class PathConfinementTests(PythonFixture python)
         Assert.Equal(SimulationFault.ExperimentNotFound, result.Fault);
         Assert.Null(result.Simulation);
         Assert.Empty(host.Manager.List());
-        Assert.Empty(Directory.EnumerateFileSystemEntries(host.WorkDirectory, "nrp.*"));
+        Assert.False(Directory.Exists(host.WorkDirectory));
     }
 
     [Fact]
