@@ -286,6 +286,7 @@ internal static class SimulationEndpoints
             SimulationFault.Forbidden => NrpErrorResult.Forbidden(ErrorResponse.Client($"Insufficient permissions to access the experiment '{experimentId}' in {storage}", cause)),
             SimulationFault.ConfigurationNotFound => TypedResults.BadRequest(ErrorResponse.Client(
                 $"The experiment '{experimentId}' has no configuration file '{configurationFile}': every experiment needs one (see the README's 'Write your own experiment')", cause)),
+            SimulationFault.ExperimentFileMissing => NrpErrorResult.BadGateway(new ErrorResponse(cause, ErrorResponse.ServerErrorType)),
             SimulationFault.StorageUnavailable => NrpErrorResult.BadGateway(new ErrorResponse($"The experiment storage ({storage}) is unavailable", ErrorResponse.ServerErrorType, cause)),
             _ => NrpErrorResult.ServerError(ErrorResponse.StartFailed(cause)),
         };

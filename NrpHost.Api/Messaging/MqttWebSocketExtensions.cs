@@ -1,4 +1,6 @@
+using System.Net;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using MQTTnet.AspNetCore;
 using MQTTnet.Server;
 using NrpHost.Api.Contracts;
@@ -21,9 +23,10 @@ internal static class MqttWebSocketExtensions
     public static INrpHostBuilder AddMqttStatusWithWebSockets(this INrpHostBuilder builder)
     {
         builder.AddMqttStatus();
-        builder.Services.TryAddSingleton<MqttWebSocketServerAdapter>();
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IMqttServerAdapter, MqttWebSocketServerAdapter>(
-            sp => sp.GetRequiredService<MqttWebSocketServerAdapter>()));
+        builder.Services.TryAddSingleton(sp => new GuardedWebSocketServerAdapter(
+            sp.GetRequiredService<IOptions<MqttOptions>>().Value.EmbeddedMaxPacketBytes, sp.GetRequiredService<ILogger<EmbeddedMqttBroker>>()));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IMqttServerAdapter, GuardedWebSocketServerAdapter>(
+            sp => sp.GetRequiredService<GuardedWebSocketServerAdapter>()));
         return builder;
     }
 
@@ -35,7 +38,7 @@ internal static class MqttWebSocketExtensions
             return app;
         }
 
-        var adapter = app.Services.GetRequiredService<MqttWebSocketServerAdapter>();
+        var adapter = app.Services.GetRequiredService<GuardedWebSocketServerAdapter>();
         app.UseWebSockets();
         app.Use(async (context, next) =>
         {
@@ -60,7 +63,8 @@ internal static class MqttWebSocketExtensions
 
             var subProtocol = MqttSubProtocolSelector.SelectSubProtocol(context.Request);
             using var webSocket = await context.WebSockets.AcceptWebSocketAsync(subProtocol);
-            await adapter.RunWebSocketConnectionAsync(webSocket, context);
+            var remote = new IPEndPoint(context.Connection.RemoteIpAddress ?? IPAddress.None, context.Connection.RemotePort);
+            await adapter.RunAsync(webSocket, remote, context.Request.IsHttps);
         });
         return app;
     }

@@ -60,9 +60,9 @@ internal sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
 
             var bind = ParseBindAddress(_options.EmbeddedBindAddress);
 
-            // Never two brokers on one port: the endpoint must reuse the address (a restarted host binds at once, however
-            // many connections the last one left in TIME_WAIT), and .NET's reuse also shares the port with any other
-            // socket that asks to, so the port is first claimed exclusively, and checked again once the broker listens.
+            // Never two brokers on one port: the TCP transport sets SO_REUSEADDR only (a restarted host binds at once,
+            // however many connections the last one left in TIME_WAIT, but never beside another listener); the port is
+            // also probed first, for a clear reason, and checked again once the broker listens.
             if (ExclusiveListener.Taken(bind, _options.EmbeddedPort))
             {
                 Unavailable(bind, $"port {_options.EmbeddedPort} is in use by another process");
@@ -70,17 +70,12 @@ internal sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
             }
 
             var builder = new MqttServerOptionsBuilder()
-                .WithDefaultEndpoint()
-                .WithDefaultEndpointPort(_options.EmbeddedPort)
-                .WithDefaultEndpointReuseAddress()
                 .WithDefaultCommunicationTimeout(TimeSpan.FromSeconds(_options.EmbeddedConnectTimeoutSeconds));
-            builder = bind.AddressFamily == AddressFamily.InterNetworkV6
-                ? builder.WithDefaultEndpointBoundIPAddress(IPAddress.None).WithDefaultEndpointBoundIPV6Address(bind)
-                : builder.WithDefaultEndpointBoundIPAddress(bind).WithDefaultEndpointBoundIPV6Address(IPAddress.None);
 
-            // A new factory per start: its TCP adapter belongs to this server instance only.
+            // A new TCP transport per start: it belongs to this server instance only.
             var factory = new MqttServerFactory();
-            var adapters = factory.DefaultServerAdapters.Select(create => create(factory)).Concat(_hostAdapters)
+            IMqttServerAdapter tcp = new GuardedTcpServerAdapter(bind, _options.EmbeddedPort, _options.EmbeddedMaxPacketBytes, _logger);
+            var adapters = _hostAdapters.Prepend(tcp)
                 .Select(adapter => (IMqttServerAdapter)new ClientIdAssigningAdapter(adapter, _logger)).ToList();
             var server = factory.CreateMqttServer(builder.Build(), adapters);
             new EmbeddedBrokerPolicy(_publisher, _options.Prefix, _logger).Attach(server);

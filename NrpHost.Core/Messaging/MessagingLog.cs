@@ -52,4 +52,7 @@ internal static partial class MessagingLog
 
     [LoggerMessage(EventId = 315, Level = LogLevel.Information, Message = "Host {HostId} publishes simulation status on {Broker} under {TopicBase}")]
     public static partial void Publishing(ILogger logger, string hostId, string broker, string topicBase);
+
+    [LoggerMessage(EventId = 316, Level = LogLevel.Warning, Message = "Embedded MQTT broker closed the connection from {Endpoint}: it sent a packet of {Size} bytes or more, and the broker takes at most {Max} (NrpHost:Mqtt:EmbeddedMaxPacketBytes)")]
+    public static partial void PacketTooLarge(ILogger logger, string endpoint, long size, int max);
 }

@@ -37,6 +37,13 @@ public sealed class MqttOptions
     [Range(1, 30)]
     public int EmbeddedConnectTimeoutSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// The largest MQTT packet the embedded broker takes from a client, in bytes (fixed header included); a client
+    /// that sends a larger one is disconnected, before the broker allocates room for it. Default 8 MiB.
+    /// </summary>
+    [Range(1024, 268_435_455)]
+    public int EmbeddedMaxPacketBytes { get; set; } = 8 * 1024 * 1024;
+
     /// <summary>Optional user name for the external broker.</summary>
     public string? Username { get; set; }
 

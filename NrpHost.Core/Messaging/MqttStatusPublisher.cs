@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -60,6 +61,7 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
     private volatile string? _problem;
     private Task _loops = Task.CompletedTask;
     private Task _publishLoop = Task.CompletedTask;
+    private readonly int _maxPayload;
     private int _started;
     private int _disposed;
 
@@ -79,6 +81,9 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
         _address = MqttBrokerAddress.From(options.Value);
         _identity = identity;
         _broker = broker;
+
+        // Room for the fixed header, the topic and MQTT 5 properties besides the payload.
+        _maxPayload = _address.IsEmbedded ? options.Value.EmbeddedMaxPacketBytes - 1024 : int.MaxValue;
 
         // MQTT 5 for the message expiry of retained state messages (Mosquitto ≥ 1.6 and the embedded broker speak it).
         var builder = new MqttClientOptionsBuilder()
@@ -309,6 +314,15 @@ internal sealed class MqttStatusPublisher : IHostedService, IMessagingHealth, IA
             if (!_client.IsConnected)
             {
                 MessagingMetrics.Dropped.Add(1, kind);
+                continue;
+            }
+
+            if (message.Payload.Length + System.Text.Encoding.UTF8.GetByteCount(message.Topic) > _maxPayload)
+            {
+                // The embedded broker would close this client's connection for it (NrpHost:Mqtt:EmbeddedMaxPacketBytes).
+                MessagingMetrics.PublishErrors.Add(1, kind);
+                MessagingLog.PublishFailed(_logger, message.Topic, string.Create(CultureInfo.InvariantCulture,
+                    $"its {message.Payload.Length} bytes are more than the embedded broker takes (NrpHost:Mqtt:EmbeddedMaxPacketBytes)"));
                 continue;
             }
 

@@ -79,4 +79,7 @@ public enum SimulationFault
     /// message names it.
     /// </summary>
     ConfigurationNotFound,
+
+    /// <summary>A file that storage listed for the experiment could not be fetched; the message names it.</summary>
+    ExperimentFileMissing,
 }

@@ -207,6 +207,7 @@ internal sealed class Simulation
             fault = ex.Error switch
             {
                 ExperimentStorageError.NotFound => SimulationFault.ExperimentNotFound,
+                ExperimentStorageError.FileMissing => SimulationFault.ExperimentFileMissing,
                 ExperimentStorageError.Unauthorized => SimulationFault.Unauthorized,
                 ExperimentStorageError.Forbidden => SimulationFault.Forbidden,
                 ExperimentStorageError.InvalidPath => SimulationFault.Initialization,

@@ -65,6 +65,9 @@ public enum ExperimentStorageError
 
     /// <summary>Storage could not be reached, timed out or failed.</summary>
     Unavailable,
+
+    /// <summary>A file that storage listed for the experiment could not be fetched; the message names it.</summary>
+    FileMissing,
 }
 
 /// <summary>A storage operation failed.</summary>

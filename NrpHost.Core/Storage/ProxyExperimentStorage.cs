@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -290,11 +291,12 @@ internal sealed class ProxyExperimentStorage : IExperimentStorage
         await _client.CallAsync(what, async (api, ct) =>
         {
             using var response = await api.DownloadAsync(folder, name, token, ct).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.NoContent)
+            if (response.StatusCode is HttpStatusCode.NoContent or HttpStatusCode.NotFound)
             {
-                // The proxy turns every download failure into 204 with no body; an empty file would hide it.
-                throw new ExperimentStorageException(ExperimentStorageError.NotFound,
-                    $"The file '{relative}' of experiment '{experimentId}' could not be downloaded: the storage proxy answered 204 (missing file or no access).");
+                // The proxy turns every download failure into 204 with no body; an empty file would hide it. The
+                // experiment itself exists (it was just listed): what is missing is this one file.
+                throw new ExperimentStorageException(ExperimentStorageError.FileMissing, string.Create(CultureInfo.InvariantCulture,
+                    $"The file '{relative}' of experiment '{experimentId}' is listed by the storage proxy but could not be downloaded: it answered {(int)response.StatusCode} (missing file or no access)."));
             }
 
             if (!response.IsSuccessStatusCode)

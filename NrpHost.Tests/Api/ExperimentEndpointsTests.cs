@@ -78,6 +78,27 @@ public sealed class ExperimentEndpointsTests(PythonFixture python)
         Assert.Contains("477", body.GetProperty("data").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Create_WhenAListedFileCannotBeDownloaded_Is502NamingTheFile_AndTheFailureIsReported()
+    {
+        await using var proxy = await FakeStorageProxy.StartAsync();
+        proxy.Experiment("exp").Build();
+        proxy.ExtraEntries["exp"] = [new { name = "ghost.sdf", uuid = "exp/ghost.sdf", size = 3, type = "file" }];
+        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Storage:ProxyUrl"] = proxy.Url);
+
+        var response = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID": "exp"}""", FakeStorageProxy.Token);
+
+        var body = response.AssertNrpError(502, type: "Server Error");
+        var message = body.GetProperty("message").GetString()!;
+        Assert.Contains("'ghost.sdf'", message, StringComparison.Ordinal);
+        Assert.Contains("listed by the storage proxy but could not be downloaded", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("not found", message, StringComparison.OrdinalIgnoreCase);
+
+        // The experiment exists, so this is a failed simulation like any other: listed as failed, its log archived.
+        var list = (await host.GetAsync("/simulation", FakeStorageProxy.Token)).Json;
+        Assert.Equal("failed", Assert.Single(list.EnumerateArray()).GetProperty("state").GetString());
+    }
+
     [Theory]
     [InlineData(500)]
     [InlineData(404)]

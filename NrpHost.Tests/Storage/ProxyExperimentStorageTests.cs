@@ -156,7 +156,7 @@ public sealed class ProxyExperimentStorageTests : IAsyncLifetime
 
         var error = await StageFailsAsync(host);
 
-        Assert.Equal(ExperimentStorageError.NotFound, error.Error);
+        Assert.Equal(ExperimentStorageError.FileMissing, error.Error);
         Assert.Contains("assets/ghost.sdf", error.Message, StringComparison.Ordinal);
         Assert.Contains("204", error.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(Target, "assets", "ghost.sdf")));
