@@ -33,6 +33,9 @@ public interface ISimulationManager
     /// <summary>The simulation with this id, or null.</summary>
     SimulationSnapshot? Find(int id);
 
+    /// <summary>The state of the simulation with this id, or null; what <see cref="Find"/> says, read without making a snapshot.</summary>
+    SimulationState? StateOf(int id) => Find(id)?.State;
+
     /// <summary>Every simulation of this process, in id order (final ones included).</summary>
     IReadOnlyList<SimulationSnapshot> List();
 

@@ -18,6 +18,9 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
 {
     private readonly Lock _lock = new();
     private readonly SortedList<int, Simulation> _simulations = [];
+
+    // What lookups by id read without the lock: a copy of _simulations, replaced (under the lock) whenever it changes.
+    private volatile Dictionary<int, Simulation> _byId = [];
     private readonly SimulationServices _services;
     private readonly ILogger _logger;
     private readonly ILoggerFactory _loggerFactory;
@@ -222,6 +225,7 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
 
             simulation = Compose(_nextId++, request);
             _simulations.Add(simulation.Id, simulation);
+            _byId = new Dictionary<int, Simulation>(_simulations);
         }
 
         SimulationLog.Created(_logger, simulation.Id, request.ExperimentId, request.Owner);
@@ -233,6 +237,7 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
             lock (_lock)
             {
                 _simulations.Remove(simulation.Id);
+                _byId = new Dictionary<int, Simulation>(_simulations);
             }
 
             return result with { Simulation = null };
@@ -304,6 +309,8 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
             {
                 _simulations.Remove(id);
             }
+
+            _byId = new Dictionary<int, Simulation>(_simulations);
         }
     }
 
@@ -359,13 +366,9 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
     /// <summary>The simulation's directory while it exists (for tests and diagnostics).</summary>
     internal string? DirectoryOf(int id) => FindSimulation(id)?.Directory;
 
-    private Simulation? FindSimulation(int id)
-    {
-        lock (_lock)
-        {
-            return _simulations.GetValueOrDefault(id);
-        }
-    }
+    public SimulationState? StateOf(int id) => FindSimulation(id)?.State;
+
+    private Simulation? FindSimulation(int id) => _byId.GetValueOrDefault(id);
 
     void ISimulationEventSink.StateChanged(SimulationSnapshot simulation, SimulationState previous) => StateChangedCore(simulation, previous);
 

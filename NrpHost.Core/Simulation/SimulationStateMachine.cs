@@ -79,7 +79,7 @@ internal sealed class SimulationStateMachine
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
     private readonly IPauseGate _gate;
-    private SimulationState _state = SimulationState.Created;
+    private volatile SimulationState _state = SimulationState.Created; // written under the lock, read without it
     private bool _stopping;
     private TimeSpan _realTime;
     private long _startedAt;
@@ -91,16 +91,8 @@ internal sealed class SimulationStateMachine
         _gate.Move(GatePosition.Closed);
     }
 
-    public SimulationState State
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _state;
-            }
-        }
-    }
+    /// <summary>The state (one read, no lock: what a poll asks for most).</summary>
+    public SimulationState State => _state;
 
     /// <summary>Whether a stop (or a failure clean-up) has begun.</summary>
     public bool IsStopping

@@ -19,7 +19,7 @@ dotnet build -c Release NrpHost.Api >/dev/null
 Logging__LogLevel__Default=Warning ./NrpHost.Api/bin/Release/net10.0/NrpHost.Api --urls http://127.0.0.1:8090 \
   --NrpHost:Storage:LocalRoot="$root/experiments" --NrpHost:Simulation:WorkDirectory="$root/work" \
   --NrpHost:NrpCore:Mode=External --NrpHost:NrpCore:Client=fake_nrp_client:NrpCore \
-  --NrpHost:NrpCore:PythonPath:0="$PWD/NrpHost.Tests/Simulation/python" >"$root/server.log" 2>&1 &
+  --NrpHost:NrpCore:PythonPath:0="$PWD/NrpHost.Tests/Simulation/python" "$@" >"$root/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 60); do curl -fs -o /dev/null http://127.0.0.1:8090/version && break; sleep 0.5; done
 
@@ -32,5 +32,16 @@ echo "== wrk, 2 threads, 50 connections, 10 s"
 wrk -t2 -c50 -d10s --latency "$url"
 echo "== bounded: 10,000 requests (2 threads x 5,000), 50 connections"
 wrk -t2 -c50 -d30s --latency -s benchmarks/load/count.lua "$url" | grep -E "responses counted|p50"
+
+echo "== ratio: GET state / GET /version, 2 threads, 50 connections, 5 s each, 7 rounds alternating which goes first (same run)"
+rps() { wrk -t2 -c50 -d5s "$1" | awk '/Requests\/sec/ {print $2}'; }
+rps http://127.0.0.1:8090/version >/dev/null; rps "$url" >/dev/null # both routes compiled by the JIT's last tier first
+ratios=()
+for round in 1 2 3 4 5 6 7; do
+  if (( round % 2 )); then v=$(rps http://127.0.0.1:8090/version); s=$(rps "$url"); else s=$(rps "$url"); v=$(rps http://127.0.0.1:8090/version); fi
+  r=$(awk -v s="$s" -v v="$v" 'BEGIN {printf "%.2f", s / v}'); ratios+=("$r")
+  echo "round $round: /version $v req/s, state $s req/s, ratio $r"
+done
+echo "median ratio: $(printf '%s\n' "${ratios[@]}" | sort -n | sed -n 4p)"
 
 curl -fs -X PUT "$url" -d '{"state":"stopped"}'; echo
