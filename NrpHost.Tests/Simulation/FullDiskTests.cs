@@ -33,16 +33,9 @@ public sealed class FullDiskTests
     public async Task AFullDisk_KeepsTheSimulationDirectory_ReportsItInHealth_AndTheNextStartWithRoomArchivesIt(string isolation)
     {
         using var temp = new TempDirectory("full-disk");
-        var experiments = temp.Combine("experiments");
-        var marker = "the script's own log " + Guid.NewGuid().ToString("N");
-        ContainmentProcessTests.WriteExperiment(experiments, FillingScript(marker));
-        using var disk = Tmpfs.Mount(temp.Combine("work"), 4);
-        var settings = new Dictionary<string, string>
-        {
-            ["NrpHost:Storage:LocalRoot"] = experiments,
-            ["NrpHost:Simulation:WorkDirectory"] = disk.Path,
-            ["NrpHost:Simulation:Isolation"] = isolation,
-        };
+        var (experiments, marker, settings) = Prepare(temp);
+        using var disk = Tmpfs.Mount(settings["NrpHost:Simulation:WorkDirectory"], 4);
+        settings["NrpHost:Simulation:Isolation"] = isolation;
 
         string kept;
         await using (var first = await ApiProcess.StartAsync(settings))
@@ -92,16 +85,9 @@ public sealed class FullDiskTests
     public async Task WithTheArchiveStagedElsewhere_AFullWorkDirectoryStillGetsItsLogsArchived()
     {
         using var temp = new TempDirectory("full-disk-staging");
-        var experiments = temp.Combine("experiments");
-        var marker = "the script's own log " + Guid.NewGuid().ToString("N");
-        ContainmentProcessTests.WriteExperiment(experiments, FillingScript(marker));
-        using var disk = Tmpfs.Mount(temp.Combine("work"), 4);
-        var settings = new Dictionary<string, string>
-        {
-            ["NrpHost:Storage:LocalRoot"] = experiments,
-            ["NrpHost:Simulation:WorkDirectory"] = disk.Path,
-            ["NrpHost:Simulation:ArchiveStagingDirectory"] = temp.Combine("staging"),
-        };
+        var (experiments, marker, settings) = Prepare(temp);
+        using var disk = Tmpfs.Mount(settings["NrpHost:Simulation:WorkDirectory"], 4);
+        settings["NrpHost:Simulation:ArchiveStagingDirectory"] = temp.Combine("staging");
 
         await using var host = await ApiProcess.StartAsync(settings);
         await RunUntilTheDiskIsFullAsync(host);
@@ -119,6 +105,19 @@ public sealed class FullDiskTests
         Assert.Empty(Directory.GetFiles(temp.Combine("staging")));
         var (_, health) = await host.SendAsync(HttpMethod.Get, "/health");
         Assert.Equal("healthy", health.GetProperty("checks").GetProperty("simulations").GetProperty("status").GetString());
+    }
+
+    /// <summary>An experiment whose script fills the disk after writing <c>Marker</c> to its own log, and the host's settings (its work directory is where the tmpfs goes).</summary>
+    private static (string Experiments, string Marker, Dictionary<string, string> Settings) Prepare(TempDirectory temp)
+    {
+        var experiments = temp.Combine("experiments");
+        var marker = "the script's own log " + Guid.NewGuid().ToString("N");
+        ContainmentProcessTests.WriteExperiment(experiments, FillingScript(marker));
+        return (experiments, marker, new Dictionary<string, string>
+        {
+            ["NrpHost:Storage:LocalRoot"] = experiments,
+            ["NrpHost:Simulation:WorkDirectory"] = temp.Combine("work"),
+        });
     }
 
     /// <summary>Creates and starts simulation 0 and waits, on its events stream, until the script says the disk is full.</summary>
