@@ -741,9 +741,7 @@ internal sealed class Simulation
         catch (ArchiveNotWrittenException ex)
         {
             // No log is lost to a full disk: the directory stays for the next start's recovery, and health says so.
-            SimulationLog.LogsKept(_logger, Id, ex.Directory, ex.Message);
-            _workspace.KeepForRecovery();
-            _services.Events.LogsKept(Id, ex.Directory, ex.Message);
+            _workspace.KeepForRecovery(ex);
             return null;
         }
         catch (Exception ex) when (SimulationWorkspace.IsExpected(ex))

@@ -225,7 +225,7 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
 
             simulation = Compose(_nextId++, request);
             _simulations.Add(simulation.Id, simulation);
-            _byId = new Dictionary<int, Simulation>(_simulations);
+            PublishLookup();
         }
 
         SimulationLog.Created(_logger, simulation.Id, request.ExperimentId, request.Owner);
@@ -237,7 +237,7 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
             lock (_lock)
             {
                 _simulations.Remove(simulation.Id);
-                _byId = new Dictionary<int, Simulation>(_simulations);
+                PublishLookup();
             }
 
             return result with { Simulation = null };
@@ -310,7 +310,7 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
                 _simulations.Remove(id);
             }
 
-            _byId = new Dictionary<int, Simulation>(_simulations);
+            PublishLookup();
         }
     }
 
@@ -369,6 +369,9 @@ internal sealed partial class SimulationManager : ISimulationManager, ISimulatio
     public SimulationState? StateOf(int id) => FindSimulation(id)?.State;
 
     private Simulation? FindSimulation(int id) => _byId.GetValueOrDefault(id);
+
+    /// <summary>Replaces the lookup copy after a change of the list (called under the lock).</summary>
+    private void PublishLookup() => _byId = new Dictionary<int, Simulation>(_simulations);
 
     void ISimulationEventSink.StateChanged(SimulationSnapshot simulation, SimulationState previous) => StateChangedCore(simulation, previous);
 

@@ -92,16 +92,7 @@ internal sealed class SimulationWorkspace
         }
 
         var name = LogArchive.FileName(_services.Time.GetLocalNow(), _id, _services.HostId);
-        string temporary;
-        try
-        {
-            temporary = await WriteArchiveAsync(folders, name, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new ArchiveNotWrittenException(directory, ex.Message, ex);
-        }
-
+        var temporary = await WriteArchiveAsync(folders, name, cancellationToken).ConfigureAwait(false);
         try
         {
             var stored = await HandOverAsync(temporary, name, cancellationToken).ConfigureAwait(false);
@@ -114,25 +105,31 @@ internal sealed class SimulationWorkspace
     }
 
     /// <summary>
-    /// Leaves the directory for the next start's recovery (its logs could not be archived now): the claim's lock is let
-    /// go, its record stays, so the next start archives it once the archive can be written.
+    /// Leaves the directory for the next start's recovery (its logs could not be archived now): logged and reported
+    /// (health), the claim's lock let go, its record kept, so the next start archives it once the archive can be written.
     /// </summary>
-    public void KeepForRecovery()
+    public void KeepForRecovery(ArchiveNotWrittenException reason)
     {
+        ArgumentNullException.ThrowIfNull(reason);
+        SimulationLog.LogsKept(_logger, _id, reason.Directory, reason.Message);
+        _services.Events.LogsKept(_id, reason.Directory, reason.Message);
         Interlocked.Exchange(ref _directory, null);
         _claim?.Dispose();
         _claim = null;
     }
 
-    /// <summary>Writes the archive into a temporary file of the archive staging folder (not of the simulation's directory).</summary>
+    /// <summary>
+    /// Writes the archive into a temporary file of the archive staging folder (not of the simulation's directory); a
+    /// file-system failure (a full disk) is an <see cref="ArchiveNotWrittenException"/>.
+    /// </summary>
     private async Task<string> WriteArchiveAsync(IEnumerable<string> folders, string name, CancellationToken cancellationToken)
     {
         var directory = Directory!;
         var staging = _services.ArchiveStagingDirectory;
-        System.IO.Directory.CreateDirectory(staging);
         var temporary = Path.Combine(staging, Path.GetFileNameWithoutExtension(Path.GetRandomFileName()) + "_" + name);
         try
         {
+            System.IO.Directory.CreateDirectory(staging);
             _services.FaultHook?.Invoke(SimulationPhase.Archive);
             var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: false);
             await using (file.ConfigureAwait(false))
@@ -146,6 +143,11 @@ internal sealed class SimulationWorkspace
             }
 
             return temporary;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temporary);
+            throw new ArchiveNotWrittenException(directory, ex.Message, ex);
         }
         catch
         {
@@ -232,11 +234,10 @@ internal sealed class SimulationWorkspace
                 _claim = claim,
                 LastDirectory = directory,
             };
-            var kept = await workspace.RecoverAsync(record.ExperimentId is { Length: > 0 }, cancellationToken).ConfigureAwait(false);
-            if (kept is not null && workspace.Directory is null && System.IO.Directory.Exists(directory))
+            var (stays, kept) = await workspace.RecoverAsync(record.ExperimentId is { Length: > 0 }, cancellationToken).ConfigureAwait(false);
+            if (stays)
             {
                 // Still no room for its archive: it stays for the start after this one, and health says so.
-                services.Events.LogsKept(record.SimulationId, directory, kept);
                 continue;
             }
 
@@ -247,7 +248,8 @@ internal sealed class SimulationWorkspace
         return recovered;
     }
 
-    private async Task<string?> RecoverAsync(bool experimentKnown, CancellationToken cancellationToken)
+    /// <summary>Archives and removes a directory left behind; <c>Stays</c> when its archive still cannot be written.</summary>
+    private async Task<(bool Stays, string? Archive)> RecoverAsync(bool experimentKnown, CancellationToken cancellationToken)
     {
         string? kept = null;
         try
@@ -259,9 +261,8 @@ internal sealed class SimulationWorkspace
         }
         catch (ArchiveNotWrittenException ex)
         {
-            SimulationLog.LogsKept(_logger, _id, ex.Directory, ex.Message);
-            KeepForRecovery();
-            return ex.Message;
+            KeepForRecovery(ex);
+            return (true, null);
         }
         catch (Exception ex) when (IsExpected(ex))
         {
@@ -269,7 +270,7 @@ internal sealed class SimulationWorkspace
         }
 
         Delete();
-        return kept;
+        return (false, kept);
     }
 
     /// <summary>The archive folders of the experiment's configuration in the directory, when it can be read.</summary>
@@ -289,16 +290,7 @@ internal sealed class SimulationWorkspace
     private async Task<string?> ArchiveToUnsentAsync(IEnumerable<string> folders, CancellationToken cancellationToken)
     {
         var name = LogArchive.FileName(_services.Time.GetLocalNow(), _id, _services.HostId);
-        string temporary;
-        try
-        {
-            temporary = await WriteArchiveAsync(folders, name, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new ArchiveNotWrittenException(Directory!, ex.Message, ex);
-        }
-
+        var temporary = await WriteArchiveAsync(folders, name, cancellationToken).ConfigureAwait(false);
         try
         {
             return Keep(temporary, name) ?? throw new ArchiveNotWrittenException(Directory!, "the unsent-logs folder did not take the archive");
