@@ -47,6 +47,12 @@ internal static partial class ApiLog
     [LoggerMessage(512, LogLevel.Information, "Health check {Name} is {Status} again: {Description}")]
     public static partial void HealthBetter(ILogger logger, string name, string status, string? description);
 
-    [LoggerMessage(513, LogLevel.Warning, "{Problem}")]
-    public static partial void AnonymousRemote(ILogger logger, string problem);
+    [LoggerMessage(513, LogLevel.Warning, "The API listens on {Addresses} and lets anyone in without a token, as NrpHost:Api:AllowAnonymous=true says: whoever reaches it may start, stop and watch every simulation and run Python on this machine")]
+    public static partial void AnonymousRemote(ILogger logger, string addresses);
+
+    [LoggerMessage(516, LogLevel.Warning, "The API listens on {Addresses} with neither a Storage Proxy nor an identity provider: callers need the token generated at start, printed with the dashboard's address on standard output (not in this log). Set NrpHost:Api:Token to choose it, or NrpHost:Auth:Authority for OpenID Connect")]
+    public static partial void TokenGenerated(ILogger logger, string addresses);
+
+    [LoggerMessage(517, LogLevel.Information, "Refused {Method} {Path} from {Remote}: {Reason}")]
+    public static partial void AccessRefused(ILogger logger, string method, string path, string remote, string reason);
 }

@@ -21,11 +21,26 @@ public sealed class ApiOptions
     public IList<string> CorsOrigins { get; } = [];
 
     /// <summary>
-    /// Whether the API may listen on a non-loopback address while callers cannot be identified (local storage: every
-    /// caller is every simulation's owner). When false (default) such a setup logs a warning at start-up and
-    /// <c>/health</c> reports <c>security</c> as degraded; the API serves anyway.
+    /// The API token (at least 16 characters). When set, every route except <c>GET /health</c>, <c>GET /version</c> and
+    /// the dashboard's own files needs <c>Authorization: Bearer &lt;token&gt;</c>; the events stream and WebSocket
+    /// upgrades may carry it as <c>?access_token=</c> instead. Unset, a server without a Storage Proxy or an identity
+    /// provider that listens on an address other machines reach generates one at start and prints it once. Cannot be
+    /// combined with the Storage Proxy or OpenID Connect (there the bearer token is the caller's own).
     /// </summary>
+    public string? Token { get; set; }
+
+    /// <summary>
+    /// Whether anyone who reaches the API from another machine may use it without a token, when there is neither a
+    /// Storage Proxy nor an identity provider (every caller is then every simulation's owner). Default false: such a
+    /// server requires a token. Logged as a warning when it takes effect.
+    /// </summary>
+    public bool AllowAnonymous { get; set; }
+
+    /// <summary>The earlier name of <see cref="AllowAnonymous"/>, still honoured.</summary>
     public bool AllowAnonymousRemote { get; set; }
+
+    /// <summary>Whether <see cref="AllowAnonymous"/> (or its earlier name) is set.</summary>
+    internal bool AnonymousAllowed => AllowAnonymous || AllowAnonymousRemote;
 
     /// <summary>The largest accepted request body, in bytes (413 above). Default 64 KiB.</summary>
     [Range(1024, 16 * 1024 * 1024)]

@@ -7,6 +7,7 @@ using NrpHost.Api.Health;
 using NrpHost.Api.Http;
 using NrpHost.Api.Identity;
 using NrpHost.Api.Messaging;
+using NrpHost.Api.Security;
 using NrpHost.Hosting;
 
 namespace NrpHost.Api;
@@ -45,6 +46,10 @@ public static class NrpHostApi
             .Bind(builder.Configuration.GetSection(ApiOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.AddApiAccess();
+
+        // The request line, which the events stream's and WebSocket's ?access_token= would be part of, is never logged.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         builder.Services.TryAddSingleton<CallerResolver>();
         builder.Services.TryAddSingleton<EventStreamRegistry>();
         builder.Services.ConfigureHttpJsonOptions(o =>
@@ -63,13 +68,16 @@ public static class NrpHostApi
         builder.Services.AddOpenApi(OpenApiSetup.Configure);
 
         var app = builder.Build();
-        SecurityHealthCheck.WarnAtStartup(app);
+        app.ValidateApiAccess();
+        SecurityHealthCheck.AnnounceAtStartup(app, Console.Out);
 
-        // Middleware: NRP error bodies around everything, then CORS (preflights end there with 204), then the origin
-        // rules CORS cannot enforce (cross-site writes, WebSocket upgrades), then MQTT over WebSocket.
+        // Middleware: NRP error bodies around everything, then CORS (preflights end there with 204, and refusals carry
+        // its headers), then the access gate (token or OpenID Connect), then the origin rules CORS cannot enforce
+        // (cross-site writes, WebSocket upgrades), then MQTT over WebSocket.
         app.UseMiddleware<NrpErrorMiddleware>();
         app.UseCors();
         app.Use(AnswerOptions);
+        app.UseMiddleware<AccessGate>();
         app.UseMiddleware<OriginPolicy>();
         app.UseMqttWebSockets();
         app.UseDashboard();

@@ -1,13 +1,13 @@
 using Microsoft.Extensions.FileProviders;
 using NrpHost.Api.Contracts;
-using NrpHost.Api.Identity;
+using NrpHost.Api.Security;
 
 namespace NrpHost.Api.Endpoints;
 
 /// <summary>
 /// The dashboard: <c>GET /</c> is its page, <c>/dashboard/…</c> its styles and JavaScript modules, served as they are
 /// from the <c>dashboard</c> folder next to the application (plain files, nothing is built), and
-/// <c>/dashboard/settings.json</c> whether the page must ask for a Storage Proxy token. WebSocket upgrades at
+/// <c>/dashboard/settings.json</c> whether the page must ask for a token, and which. WebSocket upgrades at
 /// <c>/</c> are taken by the MQTT endpoint before they get here. The page talks to this API only (its content
 /// security policy allows nothing else).
 /// </summary>
@@ -44,10 +44,17 @@ internal static class DashboardEndpoints
             SetHeaders(response);
             return TypedResults.PhysicalFile(page, "text/html; charset=utf-8");
         }).ExcludeFromDescription();
-        app.MapGet(AssetsPath + "/settings.json", (HttpResponse response, CallerResolver callers) =>
+        app.MapGet(AssetsPath + "/settings.json", (HttpResponse response, ApiAccess access) =>
         {
             SetHeaders(response);
-            return TypedResults.Json(new DashboardSettings(callers.VerifiesIdentity), NrpJsonContext.Wire.DashboardSettings);
+            var auth = access.Mode switch
+            {
+                AccessMode.StorageProxy => "proxy",
+                AccessMode.Token => "token",
+                AccessMode.OpenIdConnect => "oidc",
+                _ => "none",
+            };
+            return TypedResults.Json(new DashboardSettings(auth != "none", auth), NrpJsonContext.Wire.DashboardSettings);
         }).ExcludeFromDescription();
         return app;
     }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using NrpHost.Api.Contracts;
 using NrpHost.Api.Endpoints;
+using NrpHost.Api.Security;
 using NrpHost.Simulation;
 
 namespace NrpHost.Api.Http;
@@ -17,6 +18,8 @@ internal static class OpenApiSetup
 {
     public const string BearerScheme = "bearer";
 
+    public const string OpenIdConnectScheme = "oidc";
+
     private static readonly string[] States = [.. Enum.GetValues<SimulationState>().Select(s => s.ToWireName())];
 
     private static readonly Dictionary<string, string> TagDescriptions = new(StringComparer.Ordinal)
@@ -29,9 +32,10 @@ internal static class OpenApiSetup
 
     public static void Configure(OpenApiOptions options)
     {
-        options.AddDocumentTransformer((document, _, _) =>
+        options.AddDocumentTransformer((document, context, _) =>
         {
             Describe(document);
+            DescribeSecurity(document, context.ApplicationServices.GetRequiredService<ApiAccess>());
             return Task.CompletedTask;
         });
         options.AddSchemaTransformer((schema, context, _) =>
@@ -60,23 +64,62 @@ internal static class OpenApiSetup
                 tag.Description = description;
             }
         }
+    }
 
-        // The token is the second word of Authorization. With local storage nobody needs one (every caller is
-        // default-owner), so a request without it is allowed too: the empty requirement.
+    /// <summary>
+    /// The schemes in use (<see cref="ApiAccess"/>): the Storage Proxy's token, or none, optional; the API token or an
+    /// OpenID Connect token, required on every operation but <c>/health</c> and <c>/version</c>.
+    /// </summary>
+    private static void DescribeSecurity(OpenApiDocument document, ApiAccess access)
+    {
+        const string QueryNote = " The events stream and WebSocket upgrades may carry it as `?access_token=` instead (browsers cannot give them a header).";
+        var mode = access.Mode;
         document.Components ??= new OpenApiComponents();
         document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
         document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
         {
             Type = SecuritySchemeType.Http,
             Scheme = "bearer",
-            Description = "The NRP Storage Proxy token of the caller (`Authorization: Bearer <token>`), needed when the host uses the Storage Proxy; "
-                + "ignored with local storage, where every caller is `default-owner`.",
+            BearerFormat = mode == AccessMode.OpenIdConnect ? "JWT" : null,
+            Description = mode switch
+            {
+                AccessMode.Token => "The API token (`Authorization: Bearer <token>`): NrpHost:Api:Token, or the one generated and printed at start." + QueryNote,
+                AccessMode.OpenIdConnect => "An access token of the OpenID Connect issuer (NrpHost:Auth:Authority), `Authorization: Bearer <JWT>`; "
+                    + "its preferred_username (else sub) is the caller." + QueryNote,
+                _ => "The NRP Storage Proxy token of the caller (`Authorization: Bearer <token>`), needed when the host uses the Storage Proxy; "
+                    + "ignored with local storage, where every caller is `default-owner`.",
+            },
         };
-        document.Security =
-        [
-            new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, document)] = [] },
-            new OpenApiSecurityRequirement(),
-        ];
+        var bearer = new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, document)] = [] };
+        if (mode == AccessMode.OpenIdConnect && Uri.TryCreate(access.Authority, UriKind.Absolute, out var authority))
+        {
+            document.Components.SecuritySchemes[OpenIdConnectScheme] = new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.OpenIdConnect,
+                OpenIdConnectUrl = new Uri(authority.AbsoluteUri.TrimEnd('/') + "/.well-known/openid-configuration"),
+                Description = "The identity provider that issues the access tokens.",
+            };
+        }
+
+        if (mode is AccessMode.Token or AccessMode.OpenIdConnect)
+        {
+            document.Security = [bearer];
+            foreach (var (path, item) in document.Paths ?? [])
+            {
+                if (path is "/health" or "/version")
+                {
+                    foreach (var operation in item.Operations?.Values ?? Enumerable.Empty<OpenApiOperation>())
+                    {
+                        operation.Security = []; // open to all
+                    }
+                }
+            }
+        }
+        else
+        {
+            // With local storage nobody needs a token (every caller is default-owner): the empty requirement.
+            document.Security = [bearer, new OpenApiSecurityRequirement()];
+        }
     }
 
     private static void Complete(OpenApiSchema schema, Type type)

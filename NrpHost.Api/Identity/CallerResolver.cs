@@ -35,8 +35,10 @@ internal enum AccessDecision
 /// <item>With a configured <see cref="IUserDirectory"/> (the NRP Storage Proxy) the user id is the directory's answer
 /// for the token (the directory remembers its answers for a short while); no token or an unknown token leaves the
 /// caller unidentified.</item>
-/// <item>Without one (local storage) nobody can be verified, so every caller is <c>default-owner</c>, as in the NRP
-/// backend with no storage identity.</item>
+/// <item>Without one, with OpenID Connect (<c>NrpHost:Auth:Authority</c>), the user id is the verified token's
+/// <c>preferred_username</c>, or its <c>sub</c> (the access gate has checked the token before).</item>
+/// <item>Without either (local storage, open or with the API token) nobody can be told apart, so every caller is
+/// <c>default-owner</c>, as in the NRP backend with no storage identity.</item>
 /// <item>Viewing a simulation needs, with a configured directory, a token that may see its experiment; otherwise it is
 /// open. Changing its state needs the owner.</item>
 /// </list>
@@ -48,17 +50,19 @@ internal sealed class CallerResolver
 
     private readonly IUserDirectory _directory;
     private readonly ApiOptions _options;
+    private readonly Security.ApiAccess _access;
     private readonly ILogger _logger;
 
-    public CallerResolver(IUserDirectory directory, IOptions<ApiOptions> options, ILogger<CallerResolver> logger)
+    public CallerResolver(IUserDirectory directory, IOptions<ApiOptions> options, Security.ApiAccess access, ILogger<CallerResolver> logger)
     {
         _directory = directory;
         _options = options.Value;
+        _access = access;
         _logger = logger;
     }
 
-    /// <summary>Whether identities are verified (a user directory is configured).</summary>
-    public bool VerifiesIdentity => _directory.IsConfigured;
+    /// <summary>Whether identities are verified (by the Storage Proxy or the OpenID Connect issuer).</summary>
+    public bool VerifiesIdentity => _access.VerifiesIdentity;
 
     /// <summary>The bearer token: the second word of <c>Authorization</c>, or null.</summary>
     public static string? ReadToken(HttpRequest request)
@@ -85,7 +89,9 @@ internal sealed class CallerResolver
 
         if (!_directory.IsConfigured)
         {
-            return new Caller(token, DefaultOwner);
+            return _access.UsesOpenIdConnect
+                ? new Caller(token, Security.AuthSetup.UserOf(request.HttpContext.User))
+                : new Caller(token, DefaultOwner);
         }
 
         if (token is null)

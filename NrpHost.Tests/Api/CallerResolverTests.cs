@@ -8,8 +8,7 @@ using NrpHost.Tests.Infrastructure;
 namespace NrpHost.Tests.Api;
 
 /// <summary>Who the caller is and what it may do, over real HTTP (B04 owner, B19, B20; reliability A1–A3, A7).</summary>
-[Collection(PythonCollection.Name)]
-public sealed class CallerResolverTests(PythonFixture python)
+public sealed class CallerResolverTests
 {
     private const string ModifyMessage = "Insufficient permissions to apply changes. Operation only allowed by simulation owner";
     private const string ViewMessage =
@@ -193,7 +192,7 @@ public sealed class CallerResolverTests(PythonFixture python)
     [Fact]
     public async Task LocalStorage_EveryCallerIsDefaultOwner_EvenWithAToken()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.LongExperiment().Build();
 
         var created = await host.CreateAsync(token: "some-token");
@@ -206,7 +205,7 @@ public sealed class CallerResolverTests(PythonFixture python)
     [Fact]
     public async Task LocalStorage_UserNameHeader_IsIgnoredUnlessTrusted()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.LongExperiment().Build();
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"exp"}""",
@@ -218,7 +217,7 @@ public sealed class CallerResolverTests(PythonFixture python)
     [Fact]
     public async Task LocalStorage_TrustedUserNameHeader_NamesTheOwnerAndOnlyTheOwnerMayControl()
     {
-        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Api:TrustUserNameHeader"] = "true");
+        await using var host = await ApiHost.StartAsync(s => s["NrpHost:Api:TrustUserNameHeader"] = "true");
         host.LongExperiment().Build();
 
         var created = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"exp"}""",
@@ -249,9 +248,9 @@ public sealed class CallerResolverTests(PythonFixture python)
         final.AssertNrpError(400, "The state transition is invalid (The simulation requested is finalized)");
     }
 
-    private async Task<ApiHost> StartAsync(TestUserDirectory directory)
+    private static async Task<ApiHost> StartAsync(TestUserDirectory directory)
     {
-        var host = await ApiHost.StartAsync(python, null, s => s.AddSingleton<IUserDirectory>(directory));
+        var host = await ApiHost.StartAsync(null, s => s.AddSingleton<IUserDirectory>(directory));
         host.LongExperiment().Build();
         return host;
     }

@@ -14,8 +14,7 @@ namespace NrpHost.Tests.Api;
 /// Screenshots go to <c>screenshots/</c> next to the tests, or to the file <c>NRPHOST_DASHBOARD_SCREENSHOT</c> names
 /// (how <c>docs/dashboard.png</c> is made).
 /// </summary>
-[Collection(PythonCollection.Name)]
-public sealed class DashboardBrowserTests(PythonFixture python)
+public sealed class DashboardBrowserTests
 {
     private const float Timeout = 30_000;
 
@@ -36,7 +35,7 @@ public sealed class DashboardBrowserTests(PythonFixture python)
     [Fact]
     public async Task Dashboard_LaunchStartPauseStop_ThenShowsARuntimeError()
     {
-        await using var host = await ApiHost.StartAsync(python, s =>
+        await using var host = await ApiHost.StartAsync(s =>
         {
             s["NrpHost:NrpCore:Mode"] = "Embedded";
             s.Remove("NrpHost:NrpCore:Client");
@@ -147,7 +146,7 @@ public sealed class DashboardBrowserTests(PythonFixture python)
         proxy.Experiment("bobs").Build();
         proxy.Users["token-of-bob"] = "bob";
         proxy.SharedWith["bobs"] = ["bob"];
-        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Storage:ProxyUrl"] = proxy.Url);
+        await using var host = await ApiHost.StartAsync(s => s["NrpHost:Storage:ProxyUrl"] = proxy.Url);
         await using var browser = await BrowserSession.OpenAsync(host.BaseAddress);
         var page = browser.Page;
 
@@ -173,6 +172,34 @@ public sealed class DashboardBrowserTests(PythonFixture python)
         await Assertions.Expect(Button(page, "Launch bobs")).ToHaveCountAsync(0);
         Assert.All(proxy.RequestsTo("GET", "/storage/experiments"), r => Assert.Equal("Bearer " + FakeStorageProxy.Token, r.Authorization));
         Assert.Equal(FakeStorageProxy.User, host.Manager.Find(0)!.Owner);
+        Assert.Empty(browser.Problems);
+    }
+
+    [Fact]
+    public async Task Dashboard_WithTheApiToken_AsksForIt_OrTakesItFromItsAddress_AndClearsTheAddress()
+    {
+        const string token = "dashboard-api-token-0123456789";
+        await using var host = await ApiHost.StartAsync(s => s["NrpHost:Api:Token"] = token);
+        host.LongExperiment().Build();
+
+        // Without it, the page asks for the API token and asks the API for nothing that needs it.
+        await using (var asking = await BrowserSession.OpenAsync(host.BaseAddress))
+        {
+            await Assertions.Expect(asking.Page.GetByLabel("API token", new PageGetByLabelOptions { Exact = true })).ToBeVisibleAsync();
+            await Assertions.Expect(asking.Page.Locator("#alert")).ToContainTextAsync("enter your token");
+            Assert.Empty(asking.Problems);
+        }
+
+        // The address NrpHost prints: the page keeps the token in the tab and drops it from the address bar.
+        await using var browser = await BrowserSession.OpenAsync(new Uri(host.BaseAddress, "/?token=" + token));
+        var page = browser.Page;
+        await Button(page, "Launch exp").ClickAsync();
+        await Assertions.Expect(page.Locator("#detail-state")).ToHaveTextAsync("paused");
+        await Assertions.Expect(page.Locator("#detail-simulation-time")).ToHaveTextAsync("0.00 s"); // the events stream
+        Assert.DoesNotContain("token", page.Url, StringComparison.Ordinal);
+        Assert.Equal(token, await page.EvaluateAsync<string>("sessionStorage.getItem('nrphost.token')"));
+        await Button(page, "Stop").ClickAsync();
+        await Assertions.Expect(page.Locator("#detail-state")).ToHaveTextAsync("stopped");
         Assert.Empty(browser.Problems);
     }
 

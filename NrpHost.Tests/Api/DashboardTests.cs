@@ -5,13 +5,12 @@ using NrpHost.Tests.Infrastructure;
 namespace NrpHost.Tests.Api;
 
 /// <summary>The dashboard's files as a browser fetches them (the browser itself: <see cref="DashboardBrowserTests"/>).</summary>
-[Collection(PythonCollection.Name)]
-public sealed partial class DashboardTests(PythonFixture python)
+public sealed partial class DashboardTests
 {
     [Fact]
     public async Task Root_IsThePage_WithAPolicyThatAllowsOnlyThisHost()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
 
         var page = await host.GetAsync("/");
 
@@ -26,7 +25,7 @@ public sealed partial class DashboardTests(PythonFixture python)
     [Fact]
     public async Task EveryFileThePageLoads_IsServed_WithItsType()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         var page = (await host.GetAsync("/")).Text;
         var pending = new Queue<string>(Referenced().Matches(page).Select(m => m.Groups["path"].Value).Where(p => !p.StartsWith("data:", StringComparison.Ordinal)));
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -69,7 +68,7 @@ public sealed partial class DashboardTests(PythonFixture python)
     [InlineData("/index.html")]
     public async Task NothingElse_IsServed(string path)
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
 
         var response = await host.GetAsync(path);
 

@@ -6,8 +6,7 @@ using NrpHost.Tests.Storage;
 namespace NrpHost.Tests.Api;
 
 /// <summary><c>GET /experiments</c> over real HTTP, with local storage and with the NRP Storage Proxy (a stand-in).</summary>
-[Collection(PythonCollection.Name)]
-public sealed class ExperimentEndpointsTests(PythonFixture python)
+public sealed class ExperimentEndpointsTests
 {
     private static string[] Ids(ApiResponse response) =>
         response.Json.EnumerateArray().Select(e => e.GetProperty("id").GetString()!).ToArray();
@@ -15,7 +14,7 @@ public sealed class ExperimentEndpointsTests(PythonFixture python)
     [Fact]
     public async Task List_WithLocalStorage_IsOpenToAnyone_AndEachExperimentCanBeLaunchedById()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.Experiment("exp_b").WithConfig(raw: """{"SimulationName": "B", "SimulationDescription": "The second.", "EngineConfigs": []}""").Build();
         host.LongExperiment("exp_a").WithFile("fast_config.json", """{"SimulationTimeout": 1, "EngineConfigs": []}""").Build();
 
@@ -50,7 +49,7 @@ public sealed class ExperimentEndpointsTests(PythonFixture python)
         proxy.Users["token-of-bob"] = "bob";
         proxy.SharedWith["mine"] = [FakeStorageProxy.User];
         proxy.SharedWith["bobs"] = ["bob"];
-        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Storage:ProxyUrl"] = proxy.Url);
+        await using var host = await ApiHost.StartAsync(s => s["NrpHost:Storage:ProxyUrl"] = proxy.Url);
 
         var mine = await host.GetAsync("/experiments", FakeStorageProxy.Token);
         var bobs = await host.GetAsync("/experiments", "token-of-bob");
@@ -66,7 +65,7 @@ public sealed class ExperimentEndpointsTests(PythonFixture python)
     {
         await using var proxy = await FakeStorageProxy.StartAsync();
         proxy.Experiment("exp").Build();
-        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Storage:ProxyUrl"] = proxy.Url);
+        await using var host = await ApiHost.StartAsync(s => s["NrpHost:Storage:ProxyUrl"] = proxy.Url);
 
         var withoutToken = await host.GetAsync("/experiments");
         var askedWithoutToken = proxy.RequestsTo("GET", "/storage/experiments");
@@ -84,7 +83,7 @@ public sealed class ExperimentEndpointsTests(PythonFixture python)
         await using var proxy = await FakeStorageProxy.StartAsync();
         proxy.Experiment("exp").Build();
         proxy.ExtraEntries["exp"] = [new { name = "ghost.sdf", uuid = "exp/ghost.sdf", size = 3, type = "file" }];
-        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Storage:ProxyUrl"] = proxy.Url);
+        await using var host = await ApiHost.StartAsync(s => s["NrpHost:Storage:ProxyUrl"] = proxy.Url);
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID": "exp"}""", FakeStorageProxy.Token);
 
@@ -105,7 +104,7 @@ public sealed class ExperimentEndpointsTests(PythonFixture python)
     public async Task List_WhenTheStorageProxyFails_Is502NamingIt(int status)
     {
         await using var proxy = await FakeStorageProxy.StartAsync();
-        await using var host = await ApiHost.StartAsync(python, s =>
+        await using var host = await ApiHost.StartAsync(s =>
         {
             s["NrpHost:Storage:ProxyUrl"] = proxy.Url;
             s["NrpHost:Storage:RetryDelayMilliseconds"] = "10";
@@ -122,7 +121,7 @@ public sealed class ExperimentEndpointsTests(PythonFixture python)
     [Fact]
     public async Task OpenApi_DescribesTheExperimentsListAndTheEventsStream()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
 
         var document = (await host.GetAsync("/openapi/v1.json")).Json;
 

@@ -4,13 +4,12 @@ using NrpHost.Tests.Infrastructure;
 namespace NrpHost.Tests.Api;
 
 /// <summary><c>GET /health</c> answers anyone who reaches the port: it names files, never the host's absolute paths.</summary>
-[Collection(PythonCollection.Name)]
-public sealed class HealthPathsTests(PythonFixture python)
+public sealed class HealthPathsTests
 {
     [Fact]
     public async Task Health_NamesNoAbsolutePathOfTheHost()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
 
         var health = await host.GetAsync("/health");
 

@@ -3,8 +3,7 @@ using NrpHost.Tests.Infrastructure;
 namespace NrpHost.Tests.Api;
 
 /// <summary>Bad request bodies are NRP errors with a 4xx status, never a 500 or an HTML page (reliability B4, A9).</summary>
-[Collection(PythonCollection.Name)]
-public sealed class JsonBodyTests(PythonFixture python)
+public sealed class JsonBodyTests
 {
     [Theory]
     [InlineData("{\"experimentID\"", "The request body is not valid JSON.")]
@@ -20,7 +19,7 @@ public sealed class JsonBodyTests(PythonFixture python)
     [InlineData("""{"experimentID": "exp", "ctxId": true}""", "Invalid ctxId: expected a string, got true.")]
     public async Task Post_WithABadBody_Returns400ClientError(string body, string message)
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation", body);
 
@@ -41,7 +40,7 @@ public sealed class JsonBodyTests(PythonFixture python)
     [InlineData(" exp")]
     public async Task Post_WithAHostileExperimentId_Returns400BeforeStorageIsAsked(string experimentId)
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.Experiment().Build();
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation", $$"""{"experimentID":"{{experimentId}}"}""");
@@ -53,7 +52,7 @@ public sealed class JsonBodyTests(PythonFixture python)
     [Fact]
     public async Task Post_WithAVeryLongExperimentId_Returns400()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation", $$"""{"experimentID":"{{new string('x', 10_000)}}"}""");
 
@@ -66,7 +65,7 @@ public sealed class JsonBodyTests(PythonFixture python)
     [InlineData("")]
     public async Task Post_WithAnyContentType_ParsesTheBodyAsJson(string contentType)
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.Experiment().Build();
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"exp"}""", contentType: contentType);
@@ -77,7 +76,7 @@ public sealed class JsonBodyTests(PythonFixture python)
     [Fact]
     public async Task Post_WithABodyOverTheLimit_Returns413()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         var body = $$"""{"experimentID":"exp","padding":"{{new string('x', 70_000)}}"}""";
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation", body);
@@ -89,7 +88,7 @@ public sealed class JsonBodyTests(PythonFixture python)
     [Fact]
     public async Task Post_WithAChunkedBodyOverTheLimit_Returns413()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         var body = $$"""{"experimentID":"exp","padding":"{{new string('x', 70_000)}}"}""";
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation", configure: r =>
@@ -104,7 +103,7 @@ public sealed class JsonBodyTests(PythonFixture python)
     [Fact]
     public async Task Post_WithDeeplyNestedJson_Returns400()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         var body = "{\"experimentID\":\"exp\",\"x\":" + new string('[', 1000) + new string(']', 1000) + "}";
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation", body);
@@ -118,7 +117,7 @@ public sealed class JsonBodyTests(PythonFixture python)
     [InlineData("[\"started\"]")]
     public async Task Put_WithABadBody_Returns400AndTheSimulationStaysPaused(string body)
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.LongExperiment().Build();
         await host.CreateAsync();
 

@@ -11,8 +11,7 @@ namespace NrpHost.Tests.Api;
 /// The embedded broker's packet size limit (<c>NrpHost:Mqtt:EmbeddedMaxPacketBytes</c>) over its real transports: a
 /// client that sends more is disconnected and logged, everybody else carries on.
 /// </summary>
-[Collection(PythonCollection.Name)]
-public sealed class MqttPacketSizeTests(PythonFixture python)
+public sealed class MqttPacketSizeTests
 {
     private const int Max = 64 * 1024;
 
@@ -24,7 +23,7 @@ public sealed class MqttPacketSizeTests(PythonFixture python)
         var port = FreePort.Next();
         await using var host = await StartAsync(port);
         await using var bystander = await MqttRecorder.ConnectTcpAsync(port, "pk/#");
-        var since = python.Logs.Mark;
+        var since = host.Logs.Mark;
         using var offender = new MqttClientFactory().CreateMqttClient();
         var disconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         offender.DisconnectedAsync += _ =>
@@ -48,7 +47,7 @@ public sealed class MqttPacketSizeTests(PythonFixture python)
         }
 
         await disconnected.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        var logged = await python.Logs.WaitForAsync(e => e.Message.Contains("sent a packet of", StringComparison.Ordinal), since: since);
+        var logged = await host.Logs.WaitForAsync(e => e.Message.Contains("sent a packet of", StringComparison.Ordinal), since: since);
         Assert.Contains("NrpHost:Mqtt:EmbeddedMaxPacketBytes", logged.Message, StringComparison.Ordinal);
         Assert.Contains(Max.ToString(CultureInfo.InvariantCulture), logged.Message, StringComparison.Ordinal);
 
@@ -65,7 +64,7 @@ public sealed class MqttPacketSizeTests(PythonFixture python)
     {
         var port = FreePort.Next();
         await using var host = await StartAsync(port);
-        var since = python.Logs.Mark;
+        var since = host.Logs.Mark;
         using var raw = new TcpClient();
         await raw.ConnectAsync(IPAddress.Loopback, port);
         var stream = raw.GetStream();
@@ -78,7 +77,7 @@ public sealed class MqttPacketSizeTests(PythonFixture python)
         Assert.Equal([0x20, 0x02, 0x00, 0x00], connAck);
         await stream.WriteAsync(new byte[] { 0x30, 0xFF, 0xFF, 0xFF, 0x7F });
 
-        var logged = await python.Logs.WaitForAsync(e => e.Message.Contains("sent a packet of", StringComparison.Ordinal), since: since);
+        var logged = await host.Logs.WaitForAsync(e => e.Message.Contains("sent a packet of", StringComparison.Ordinal), since: since);
         Assert.Contains("closed the connection from 127.0.0.1", logged.Message, StringComparison.Ordinal);
         Assert.True(await ClosedAsync(stream), "the broker kept the connection open");
     }
@@ -96,7 +95,7 @@ public sealed class MqttPacketSizeTests(PythonFixture python)
         }
     }
 
-    private Task<ApiHost> StartAsync(int port) => ApiHost.StartAsync(python, s =>
+    private static Task<ApiHost> StartAsync(int port) => ApiHost.StartAsync(s =>
     {
         s["NrpHost:Mqtt:EmbeddedPort"] = port.ToString(CultureInfo.InvariantCulture);
         s["NrpHost:Mqtt:EmbeddedConnectTimeoutSeconds"] = "30";

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MQTTnet;
 using NrpHost.Api;
+using NrpHost.Tests.Infrastructure;
 using NrpHost.Tests.Messaging;
 
 namespace NrpHost.Tests.Api;
@@ -19,7 +20,7 @@ public sealed class MqttWebSocketTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _app = NrpHostApi.Build([], builder =>
+        _app = NrpHostApi.Build(["--contentRoot", AppContext.BaseDirectory], builder =>
         {
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -58,21 +59,11 @@ public sealed class MqttWebSocketTests : IAsyncLifetime
     public async Task Health_ReportsTheConnectedPublisherAndTheEmbeddedBroker()
     {
         using var http = new HttpClient { BaseAddress = new Uri(_baseAddress) };
-        JsonElement mqtt = default;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (DateTime.UtcNow < deadline)
-        {
-            var body = await http.GetFromJsonAsync<JsonElement>("/health");
-            mqtt = body.GetProperty("mqtt");
-            if (mqtt.GetProperty("connected").GetBoolean())
-            {
-                break;
-            }
+        var mqtt = default(JsonElement);
+        await Eventually.TrueAsync(
+            async () => (mqtt = (await http.GetFromJsonAsync<JsonElement>("/health")).GetProperty("mqtt")).GetProperty("connected").GetBoolean(),
+            () => "the publisher did not connect: " + mqtt);
 
-            await Task.Delay(20);
-        }
-
-        Assert.True(mqtt.GetProperty("connected").GetBoolean());
         Assert.True(mqtt.GetProperty("embedded").GetBoolean());
         Assert.Equal($"127.0.0.1:{_brokerPort}", mqtt.GetProperty("broker").GetString());
     }

@@ -5,8 +5,7 @@ using NrpHost.Tests.Infrastructure;
 namespace NrpHost.Tests.Api;
 
 /// <summary>Unknown routes, wrong methods, bad ids and handler faults answer NRP error bodies (B23).</summary>
-[Collection(PythonCollection.Name)]
-public sealed class NrpErrorMiddlewareTests(PythonFixture python)
+public sealed class NrpErrorMiddlewareTests
 {
     [Theory]
     [InlineData("GET", "/nope")]
@@ -19,7 +18,7 @@ public sealed class NrpErrorMiddlewareTests(PythonFixture python)
     [InlineData("GET", "/health/errors")]
     public async Task UnknownRoute_Returns404Json(string method, string path)
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
 
         var response = await host.SendAsync(new HttpMethod(method), path, method == "PUT" ? """{"state":"started"}""" : null);
 
@@ -35,7 +34,7 @@ public sealed class NrpErrorMiddlewareTests(PythonFixture python)
     [InlineData("POST", "/version")]
     public async Task WrongMethod_Returns405JsonWithAllow(string method, string path)
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
 
         var response = await host.SendAsync(new HttpMethod(method), path, "{}");
 
@@ -46,7 +45,7 @@ public sealed class NrpErrorMiddlewareTests(PythonFixture python)
     [Fact]
     public async Task HandlerFault_Returns500GeneralErrorWithoutInternals()
     {
-        await using var host = await ApiHost.StartAsync(python, services: s => s.AddSingleton<ISimulationManager, BrokenManager>());
+        await using var host = await ApiHost.StartAsync(services: s => s.AddSingleton<ISimulationManager, BrokenManager>());
 
         var response = await host.GetAsync("/simulation");
 
@@ -61,7 +60,7 @@ public sealed class NrpErrorMiddlewareTests(PythonFixture python)
     [InlineData("Basic x y z")]
     public async Task OddAuthorizationHeaders_AreNeverAServerError(string header)
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.LongExperiment().Build();
         await host.CreateAsync();
 

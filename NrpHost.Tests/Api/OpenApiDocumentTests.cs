@@ -9,13 +9,12 @@ namespace NrpHost.Tests.Api;
 /// <c>/openapi/v1.json</c> is a valid OpenAPI 3.1 document (read and validated by Microsoft.OpenApi) that says what the
 /// wire does, and meets the rules of redocly's recommended set that it once broke.
 /// </summary>
-[Collection(PythonCollection.Name)]
-public sealed class OpenApiDocumentTests(PythonFixture python)
+public sealed class OpenApiDocumentTests
 {
     [Fact]
     public async Task Document_ReadsAndValidatesWithoutAnyError()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
 
         var (document, text) = await LoadAsync(host);
 
@@ -28,7 +27,7 @@ public sealed class OpenApiDocumentTests(PythonFixture python)
     [Fact]
     public async Task Document_DeclaresTheBearerToken_SummariesTagsAndLicense_AndItsVersionIsTheHostsVersion()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         var version = (await host.GetAsync("/version")).Json.GetProperty("hbp_nrp_backend").GetString();
 
         var (document, _) = await LoadAsync(host);
@@ -49,7 +48,7 @@ public sealed class OpenApiDocumentTests(PythonFixture python)
     [Fact]
     public async Task Schemas_SayWhatTheWireCarries()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
 
         var (document, _) = await LoadAsync(host);
 

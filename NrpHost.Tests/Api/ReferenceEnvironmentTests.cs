@@ -7,8 +7,7 @@ using NrpHost.Tests.Infrastructure;
 
 namespace NrpHost.Tests.Api;
 
-[Collection(PythonCollection.Name)]
-public sealed class ReferenceEnvironmentTests(PythonFixture python)
+public sealed class ReferenceEnvironmentTests
 {
     [Fact]
     public void Map_TranslatesTheNrpBackendVariables()
@@ -66,7 +65,7 @@ public sealed class ReferenceEnvironmentTests(PythonFixture python)
     [Fact]
     public async Task Api_ReturnsThePrefixFromNrpMqttPrefix_AsMqttPrefix() // M10 on the REST side
     {
-        await using var host = await ApiHost.StartAsync(python, s => s["NRP_MQTT_PREFIX"] = "lab");
+        await using var host = await ApiHost.StartAsync(s => s["NRP_MQTT_PREFIX"] = "lab");
         host.LongExperiment().Build();
 
         var created = await host.CreateAsync();

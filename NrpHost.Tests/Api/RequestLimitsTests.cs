@@ -3,8 +3,7 @@ using NrpHost.Tests.Infrastructure;
 namespace NrpHost.Tests.Api;
 
 /// <summary>Requests that would fill the host's memory: oversized fields and creates of experiments that do not exist.</summary>
-[Collection(PythonCollection.Name)]
-public sealed class RequestLimitsTests(PythonFixture python)
+public sealed class RequestLimitsTests
 {
     [Theory]
     [InlineData("ctxId")]
@@ -12,7 +11,7 @@ public sealed class RequestLimitsTests(PythonFixture python)
     [InlineData("mainScript")]
     public async Task AFieldOverItsLimit_IsA400NamingIt_AndCreatesNothing(string field)
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.Experiment().Build();
         var huge = new string('c', 60 * 1024);
 
@@ -26,7 +25,7 @@ public sealed class RequestLimitsTests(PythonFixture python)
     [Fact]
     public async Task ManyCreatesOfUnknownExperiments_AnswerEach_AndLeaveTheListEmpty()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         var ctx = new string('x', 1000);
 
         for (var i = 0; i < 300; i++)

@@ -70,13 +70,9 @@ public sealed class SeveralHostsTests(LocalHostGroup group) : IClassFixture<Loca
     [Fact]
     public async Task PublisherClientIds_AreDistinct_AndNameTheirHost()
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        List<string> ids;
-        while ((ids = PublisherIds()).Count < group.Hosts.Count)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "not every publisher connected:\n" + group.Diagnostics());
-            await Task.Delay(50);
-        }
+        var ids = await Eventually.ValueAsync(
+            () => Task.FromResult(PublisherIds() is var seen && seen.Count >= group.Hosts.Count ? seen : null),
+            () => "not every publisher connected:\n" + group.Diagnostics());
 
         Assert.Equal(group.Hosts.Count, ids.Count);
         Assert.All(group.Hosts, h => Assert.Single(ids, id => Regex.IsMatch(id, $"^nrphost_{Regex.Escape(h.HostId)}_[0-9a-f]{{32}}$")));

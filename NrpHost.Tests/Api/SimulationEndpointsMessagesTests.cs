@@ -4,13 +4,12 @@ using NrpHost.Tests.Infrastructure;
 namespace NrpHost.Tests.Api;
 
 /// <summary>What a person reads when a create goes wrong: which file, which line, which simulation, what to do.</summary>
-[Collection(PythonCollection.Name)]
-public sealed class SimulationEndpointsMessagesTests(PythonFixture python)
+public sealed class SimulationEndpointsMessagesTests
 {
     [Fact]
     public async Task Create_WithASyntaxError_Returns500NamingTheFileAndLine_WithQuotesReadable()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.Experiment().WithScript("x = 1\nprint('it''s')\nif x\n    pass\n").Build();
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"exp"}""");
@@ -28,7 +27,7 @@ public sealed class SimulationEndpointsMessagesTests(PythonFixture python)
     [Fact]
     public async Task Create_WhenAnEngineFailsToInitialise_NamesTheEngineFileAndLine()
     {
-        await using var host = await ApiHost.StartAsync(python, settings: s =>
+        await using var host = await ApiHost.StartAsync(settings: s =>
         {
             s["NrpHost:NrpCore:Mode"] = "Embedded";
             s.Remove("NrpHost:NrpCore:Client");
@@ -61,7 +60,7 @@ public sealed class SimulationEndpointsMessagesTests(PythonFixture python)
     [Fact]
     public async Task Create_WithoutAConfigurationFile_Returns400NamingIt()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.Experiment().Build();
         File.Delete(Path.Combine(host.StorageRoot, "exp", "simulation_config.json"));
 
@@ -79,7 +78,7 @@ public sealed class SimulationEndpointsMessagesTests(PythonFixture python)
     [Fact]
     public async Task Create_WithANamedConfigurationThatIsMissing_Returns400NamingThatFile()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.Experiment().Build();
 
         var response = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"exp","experimentConfiguration":"other_config.json"}""");
@@ -93,14 +92,14 @@ public sealed class SimulationEndpointsMessagesTests(PythonFixture python)
     [InlineData("""{"SimulationTimeout": 0}""", "SimulationTimeout is 0 s")]
     public async Task Create_WithoutASimulationTimeout_KeepsTheBackendsMeaning_AndWarnsInTheLog(string config, string said)
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.Experiment().WithConfig(raw: config).Build();
-        var mark = python.Logs.Mark;
+        var mark = host.Logs.Mark;
 
         var created = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"exp"}""");
 
         Assert.Equal(201, created.Code);
-        var line = await python.Logs.WaitForAsync(
+        var line = await host.Logs.WaitForAsync(
             e => e.Category == "NrpHost.Api" && e.Message.StartsWith("Simulation 0 created for experiment exp", StringComparison.Ordinal), since: mark);
         Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, line.Level);
         Assert.Contains(said, line.Message, StringComparison.Ordinal);
@@ -115,7 +114,7 @@ public sealed class SimulationEndpointsMessagesTests(PythonFixture python)
     [Fact]
     public async Task Create_WhileACompletedSimulationHoldsTheHost_Returns409NamingItAndHowToFreeTheHost()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.Experiment("first").WithScript("nrp.run_loop(1)\n").Build();
         host.Experiment("second").Build();
         await host.CreateAsync("first");
@@ -134,7 +133,7 @@ public sealed class SimulationEndpointsMessagesTests(PythonFixture python)
     [Fact]
     public async Task ErrorBodies_KeepQuotesAndNonAsciiAsTheyAre()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.Experiment().Build();
         await host.CreateAsync();
 

@@ -9,11 +9,17 @@ using NrpHost.Tests.Infrastructure;
 namespace NrpHost.Tests.Api;
 
 /// <summary>The NRP backend contract over real HTTP: the B and A rows of the compatibility table (nrp-peers §7).</summary>
-public abstract partial class SimulationEndpointsTests(PythonFixture python, string isolation)
+public abstract partial class SimulationEndpointsTests(string isolation)
 {
-    /// <summary>The API with its simulations in this class's isolation mode.</summary>
+    /// <summary>The API with its simulations in this class's isolation mode (in worker processes: with the server's warm spare).</summary>
     private Task<ApiHost> StartApiAsync(Action<IServiceCollection>? services = null) =>
-        ApiHost.StartAsync(python, s => s["NrpHost:Simulation:Isolation"] = isolation, services);
+        ApiHost.StartAsync(
+            s =>
+            {
+                s["NrpHost:Simulation:Isolation"] = isolation;
+                s["NrpHost:Simulation:Worker:WarmSpare"] = "true";
+            },
+            services);
 
     private static readonly string[] NineKeys =
         ["MQTTPrefix", "creationDate", "ctxId", "experimentConfiguration", "experimentID", "mainScript", "owner", "simulationID", "state"];
@@ -174,7 +180,7 @@ public abstract partial class SimulationEndpointsTests(PythonFixture python, str
         Assert.Equal("paused", first.GetProperty("state").GetString());
 
         var started = await host.PutStateAsync(0, "started");
-        await WaitForStepsAsync(host, 0, 3);
+        await Eventually.TrueAsync(() => host.Manager.Find(0)!.Clock.Iterations >= 3, "the simulation did not step");
         var paused = await host.PutStateAsync(0, "paused");
         var resumed = await host.PutStateAsync(0, "started");
         var stopped = await host.PutStateAsync(0, "stopped");
@@ -268,7 +274,7 @@ public abstract partial class SimulationEndpointsTests(PythonFixture python, str
     {
         await using var host = await StartApiAsync();
         host.Experiment().Build();
-        var mark = python.Logs.Mark;
+        var mark = host.Logs.Mark;
 
         for (var i = 0; i < 20; i++)
         {
@@ -281,7 +287,7 @@ public abstract partial class SimulationEndpointsTests(PythonFixture python, str
         // Nothing listed, nothing in the work directory or unsent-logs, nothing logged as a failure, no id used up.
         Assert.Equal("[]", (await host.GetAsync("/simulation")).Text);
         Assert.Empty(Directory.Exists(host.WorkDirectory) ? Directory.GetFileSystemEntries(host.WorkDirectory, "*", SearchOption.AllDirectories).Where(e => !e.Contains("unsent-logs", StringComparison.Ordinal) || File.Exists(e)) : []);
-        Assert.DoesNotContain(python.Logs.Since(mark), e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains("missing-", StringComparison.Ordinal));
+        Assert.DoesNotContain(host.Logs.Since(mark), e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains("missing-", StringComparison.Ordinal));
         var created = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"exp"}""");
         Assert.Equal(201, created.Code);
         Assert.Equal(0, created.Json.GetProperty("simulationID").GetInt32());
@@ -349,16 +355,6 @@ public abstract partial class SimulationEndpointsTests(PythonFixture python, str
         return null;
     }
 
-    private static async Task WaitForStepsAsync(ApiHost host, int id, long steps)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (host.Manager.Find(id)!.Clock.Iterations < steps)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the simulation did not step");
-            await Task.Delay(5);
-        }
-    }
-
     [GeneratedRegex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d$")]
     private static partial Regex IsoWithMicroseconds();
 
@@ -376,7 +372,6 @@ public abstract partial class SimulationEndpointsTests(PythonFixture python, str
 }
 
 [Collection(PythonCollection.Name)]
-public sealed class SimulationEndpointsInProcessTests(PythonFixture python) : SimulationEndpointsTests(python, "InProcess");
+public sealed class SimulationEndpointsInProcessTests() : SimulationEndpointsTests("InProcess");
 
-[Collection(PythonCollection.Name)]
-public sealed class SimulationEndpointsProcessTests(PythonFixture python) : SimulationEndpointsTests(python, "Process");
+public sealed class SimulationEndpointsProcessTests() : SimulationEndpointsTests("Process");

@@ -8,8 +8,7 @@ using NrpHost.Tests.Storage;
 namespace NrpHost.Tests.Api;
 
 /// <summary><c>GET /simulation/{id}/events</c> over real HTTP (Kestrel on loopback), with real simulations.</summary>
-[Collection(PythonCollection.Name)]
-public sealed class SimulationEventsTests(PythonFixture python)
+public sealed class SimulationEventsTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
@@ -31,7 +30,7 @@ public sealed class SimulationEventsTests(PythonFixture python)
     [Fact]
     public async Task Events_StatusAtOnce_ThenEveryChangeInOrder_ThenEndAndTheStreamCloses()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.LongExperiment().Build();
         await host.CreateAsync();
         await using var stream = await EventStreamReader.OpenAsync(host.BaseAddress, 0);
@@ -70,7 +69,7 @@ public sealed class SimulationEventsTests(PythonFixture python)
     [Fact]
     public async Task Events_OfAFinishedSimulation_AreItsFinalStatusAndEnd()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.LongExperiment().Build();
         await host.CreateAsync();
         Assert.Equal(200, (await host.PutStateAsync(0, "stopped")).Code);
@@ -85,7 +84,7 @@ public sealed class SimulationEventsTests(PythonFixture python)
     [Fact]
     public async Task Events_ScriptOutput_ThenItsRuntimeError_ThenCompleted_InThatOrder()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.LongExperiment().WithScript("""
             import logging
             print("hello from the script")
@@ -125,7 +124,7 @@ public sealed class SimulationEventsTests(PythonFixture python)
     public async Task Events_OutputFlood_IsRateLimited_AndEveryDroppedLineIsCounted()
     {
         const int Lines = 3000;
-        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Api:EventLogLinesPerSecond"] = "20");
+        await using var host = await ApiHost.StartAsync(s => s["NrpHost:Api:EventLogLinesPerSecond"] = "20");
         host.LongExperiment().WithScript($$"""
             import sys
             for i in range({{Lines}}):
@@ -156,7 +155,7 @@ public sealed class SimulationEventsTests(PythonFixture python)
     [Fact]
     public async Task Events_AClientThatDisconnects_IsUnsubscribed_AndTheSimulationCarriesOn()
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
         host.LongExperiment().Build();
         await host.CreateAsync();
         var registry = host.Services.GetRequiredService<EventStreamRegistry>();
@@ -166,7 +165,7 @@ public sealed class SimulationEventsTests(PythonFixture python)
         Assert.Equal(1, registry.Open);
         await stream.DisposeAsync();
 
-        await WaitUntilAsync(() => registry.Open == 0);
+        await Eventually.TrueAsync(() => registry.Open == 0, () => $"{registry.Open} streams open");
         Assert.Equal(200, (await host.PutStateAsync(0, "started")).Code);
         await using var again = await EventStreamReader.OpenAsync(host.BaseAddress, 0);
         Assert.Equal("started", (await again.NextAsync())!.State);
@@ -176,7 +175,7 @@ public sealed class SimulationEventsTests(PythonFixture python)
     [Fact]
     public async Task Events_BeyondMaxEventStreams_Are503WithRetryAfter_AndSubscribeToNothing_UntilOneCloses()
     {
-        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Api:MaxEventStreams"] = "2");
+        await using var host = await ApiHost.StartAsync(s => s["NrpHost:Api:MaxEventStreams"] = "2");
         host.LongExperiment().Build();
         await host.CreateAsync();
         var registry = host.Services.GetRequiredService<EventStreamRegistry>();
@@ -199,7 +198,7 @@ public sealed class SimulationEventsTests(PythonFixture python)
         await second.WaitForAsync(e => e.State == "started");
 
         await first.DisposeAsync();
-        await WaitUntilAsync(() => registry.Open == 1);
+        await Eventually.TrueAsync(() => registry.Open == 1, () => $"{registry.Open} streams open");
         await using var third = await EventStreamReader.OpenAsync(host.BaseAddress, 0);
         Assert.Equal(HttpStatusCode.OK, third.Status);
         Assert.Equal("started", (await third.NextAsync())!.State);
@@ -208,7 +207,7 @@ public sealed class SimulationEventsTests(PythonFixture python)
     [Fact]
     public async Task Events_BeyondMaxEventStreamsPerCaller_Are429ForThatCaller_WhileAnotherCallerGetsItsStream()
     {
-        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Api:MaxEventStreamsPerCaller"] = "3");
+        await using var host = await ApiHost.StartAsync(s => s["NrpHost:Api:MaxEventStreamsPerCaller"] = "3");
         host.LongExperiment().Build();
         await host.CreateAsync();
         var registry = host.Services.GetRequiredService<EventStreamRegistry>();
@@ -243,7 +242,7 @@ public sealed class SimulationEventsTests(PythonFixture python)
             // Closing one frees a place for the first caller again.
             await held[0].DisposeAsync();
             held.RemoveAt(0);
-            await WaitUntilAsync(() => registry.Open == 3);
+            await Eventually.TrueAsync(() => registry.Open == 3, () => $"{registry.Open} streams open");
             held.Add(await EventStreamReader.OpenAsync(host.BaseAddress, 0, from: hog));
             Assert.Equal(HttpStatusCode.OK, held[^1].Status);
         }
@@ -259,7 +258,7 @@ public sealed class SimulationEventsTests(PythonFixture python)
     [Fact]
     public async Task Events_AClientThatStopsReading_IsDropped_AndItsPlaceFreed()
     {
-        await using var host = await ApiHost.StartAsync(python, s =>
+        await using var host = await ApiHost.StartAsync(s =>
         {
             s["NrpHost:Api:EventStreamStuckSeconds"] = "2";
             s["NrpHost:Api:EventLogLinesPerSecond"] = "1000";
@@ -279,11 +278,11 @@ public sealed class SimulationEventsTests(PythonFixture python)
         using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveBufferSize = 1024 };
         await socket.ConnectAsync(host.BaseAddress.Host, host.BaseAddress.Port);
         await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes($"GET /simulation/0/events HTTP/1.1\r\nHost: {host.BaseAddress.Authority}\r\nAccept: text/event-stream\r\n\r\n"));
-        await WaitUntilAsync(() => registry.Open == 1);
+        await Eventually.TrueAsync(() => registry.Open == 1, () => $"{registry.Open} streams open");
         Assert.Equal(200, (await host.PutStateAsync(0, "started")).Code);
 
-        await WaitUntilAsync(() => registry.Open == 0, TimeSpan.FromSeconds(60));
-        var streamLog = python.Logs.Entries.Where(e => e.Message.StartsWith("Events stream of simulation 0", StringComparison.Ordinal)).Select(e => e.Message).ToList();
+        await Eventually.TrueAsync(() => registry.Open == 0, () => $"{registry.Open} streams open", TimeSpan.FromSeconds(60));
+        var streamLog = host.Logs.Entries.Where(e => e.Message.StartsWith("Events stream of simulation 0", StringComparison.Ordinal)).Select(e => e.Message).ToList();
         Assert.True(streamLog.Any(m => m.Contains("dropped: its client took nothing for 2 s", StringComparison.Ordinal)), string.Join('\n', streamLog));
         Assert.Equal(global::NrpHost.Simulation.SimulationState.Started, host.Manager.Find(0)!.State);
     }
@@ -291,7 +290,7 @@ public sealed class SimulationEventsTests(PythonFixture python)
     [Fact]
     public async Task Events_KeepAliveComments_AreSent()
     {
-        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Api:EventKeepAliveSeconds"] = "1");
+        await using var host = await ApiHost.StartAsync(s => s["NrpHost:Api:EventKeepAliveSeconds"] = "1");
         host.LongExperiment().Build();
         await host.CreateAsync();
         await using var stream = await EventStreamReader.OpenAsync(host.BaseAddress, 0);
@@ -310,7 +309,7 @@ public sealed class SimulationEventsTests(PythonFixture python)
     [InlineData("/simulation/abc/events")]
     public async Task Events_OfNoSuchSimulation_Is404(string path)
     {
-        await using var host = await ApiHost.StartAsync(python);
+        await using var host = await ApiHost.StartAsync();
 
         var response = await host.GetAsync(path);
 
@@ -324,7 +323,7 @@ public sealed class SimulationEventsTests(PythonFixture python)
         proxy.Experiment("exp").WithConfig(timeout: 100_000).WithFakeClient("step_seconds", 0.001).Build();
         proxy.Users["token-of-bob"] = "bob";
         proxy.SharedWith["exp"] = [FakeStorageProxy.User];
-        await using var host = await ApiHost.StartAsync(python, s => s["NrpHost:Storage:ProxyUrl"] = proxy.Url);
+        await using var host = await ApiHost.StartAsync(s => s["NrpHost:Storage:ProxyUrl"] = proxy.Url);
         await host.CreateAsync("exp", FakeStorageProxy.Token);
 
         foreach (var (token, status) in new (string?, int)[] { (null, 401), ("token-of-bob", 403), ("unknown", 403) })
@@ -338,15 +337,5 @@ public sealed class SimulationEventsTests(PythonFixture python)
         await using var stream = await EventStreamReader.OpenAsync(host.BaseAddress, 0, FakeStorageProxy.Token);
         Assert.Equal(HttpStatusCode.OK, stream.Status);
         Assert.Equal("paused", (await stream.NextAsync())!.State);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan? within = null)
-    {
-        var deadline = DateTime.UtcNow + (within ?? Wait);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the condition did not become true in time");
-            await Task.Delay(20);
-        }
     }
 }

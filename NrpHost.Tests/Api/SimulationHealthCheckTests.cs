@@ -4,12 +4,12 @@ using NrpHost.Tests.Infrastructure;
 namespace NrpHost.Tests.Api;
 
 [Collection(PythonCollection.Name)]
-public sealed class SimulationHealthCheckTests(PythonFixture python)
+public sealed class SimulationHealthCheckTests
 {
     [Fact]
     public async Task Health_AfterAnInProcessScriptWasAbandoned_IsDegradedAndSaysToRestart()
     {
-        await using var host = await ApiHost.StartAsync(python, settings: s =>
+        await using var host = await ApiHost.StartAsync(settings: s =>
         {
             s["NrpHost:Simulation:AbandonAfterMilliseconds"] = "300";
             s["NrpHost:Simulation:Isolation"] = "InProcess";

@@ -154,22 +154,7 @@ public sealed class StartupTests
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
         try
         {
-            var deadline = DateTime.UtcNow + Patience;
-            while (true)
-            {
-                Assert.False(process.HasExited, "the API exited:\n" + output);
-                Assert.True(DateTime.UtcNow < deadline, "the API did not answer on port " + port + ":\n" + output);
-                try
-                {
-                    using var response = await client.GetAsync(new Uri("/version", UriKind.Relative));
-                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                    return;
-                }
-                catch (HttpRequestException)
-                {
-                    await Task.Delay(100);
-                }
-            }
+            await Eventually.AnswersAsync(client, new Uri("/version", UriKind.Relative), () => process.HasExited, () => $"the API on port {port}:\n{output}", Patience);
         }
         finally
         {

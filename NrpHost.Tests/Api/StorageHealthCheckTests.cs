@@ -4,14 +4,13 @@ using NrpHost.Tests.Storage;
 
 namespace NrpHost.Tests.Api;
 
-[Collection(PythonCollection.Name)]
-public sealed class StorageHealthCheckTests(PythonFixture python)
+public sealed class StorageHealthCheckTests
 {
     [Fact]
     public async Task Health_WithAProxyThatAnswers_ReportsStorageHealthy()
     {
         await using var proxy = await FakeStorageProxy.StartAsync();
-        await using var host = await ApiHost.StartAsync(python, settings: s => s["NrpHost:Storage:ProxyUrl"] = proxy.Url);
+        await using var host = await ApiHost.StartAsync(settings: s => s["NrpHost:Storage:ProxyUrl"] = proxy.Url);
 
         var storage = await StorageCheckAsync(host);
 
@@ -24,7 +23,7 @@ public sealed class StorageHealthCheckTests(PythonFixture python)
     {
         await using var proxy = await FakeStorageProxy.StartAsync();
         proxy.HangAll = true;
-        await using var host = await ApiHost.StartAsync(python, settings: s => s["NrpHost:Storage:ProxyUrl"] = proxy.Url);
+        await using var host = await ApiHost.StartAsync(settings: s => s["NrpHost:Storage:ProxyUrl"] = proxy.Url);
 
         var storage = await StorageCheckAsync(host);
 

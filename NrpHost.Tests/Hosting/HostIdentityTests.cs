@@ -89,7 +89,7 @@ public sealed class HostIdentityTests
 
 /// <summary>Without a configured work directory, each host has its own: two hosts on one machine never share one.</summary>
 [Collection(PythonCollection.Name)]
-public sealed class DefaultWorkDirectoryTests(PythonFixture python)
+public sealed class DefaultWorkDirectoryTests
 {
     [Fact]
     public async Task TwoHosts_WithoutAWorkDirectory_EachGetTheirOwn_UnderTheirHostId()
@@ -101,7 +101,7 @@ public sealed class DefaultWorkDirectoryTests(PythonFixture python)
             var directories = new List<string>();
             foreach (var id in ids)
             {
-                await using var host = new CoreHost(python, configure: s =>
+                await using var host = new CoreHost(configure: s =>
                 {
                     s.Remove("NrpHost:Simulation:WorkDirectory");
                     s["NrpHost:HostId"] = id;

@@ -15,7 +15,8 @@ namespace NrpHost.Tests.Infrastructure;
 
 /// <summary>
 /// The real NrpHost API (<see cref="NrpHostApi.Build"/>) on Kestrel at <c>http://127.0.0.1:0</c>, over a temporary
-/// storage root and work directory, with the fake nrp-core client (as <see cref="CoreHost"/> configures it).
+/// storage root and work directory, with the fake nrp-core client (as <see cref="CoreHost"/> configures it), logging into
+/// a log of its own.
 /// </summary>
 public sealed class ApiHost : IAsyncDisposable
 {
@@ -39,9 +40,11 @@ public sealed class ApiHost : IAsyncDisposable
 
     public ISimulationManager Manager => Services.GetRequiredService<ISimulationManager>();
 
+    /// <summary>Everything this host logged.</summary>
+    public CapturingLoggerProvider Logs { get; } = new();
+
     /// <summary>Starts the API. <paramref name="settings"/> adds or overrides configuration; <paramref name="services"/> registers test doubles.</summary>
     public static async Task<ApiHost> StartAsync(
-        PythonFixture python,
         Action<Dictionary<string, string?>>? settings = null,
         Action<IServiceCollection>? services = null)
     {
@@ -55,17 +58,31 @@ public sealed class ApiHost : IAsyncDisposable
             ["NrpHost:NrpCore:Client"] = "fake_nrp_client:NrpCore",
             ["NrpHost:NrpCore:PythonPath:0"] = Path.Combine(AppContext.BaseDirectory, "Simulation", "python"),
             ["NrpHost:Mqtt:EmbeddedPort"] = Messaging.FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+
+            // No worker started ahead for a host that may never run a simulation; the tests of the hand-out turn it on.
+            ["NrpHost:Simulation:Worker:WarmSpare"] = "false",
         };
         settings?.Invoke(values);
-        host._app = NrpHostApi.Build([], builder =>
+        try
         {
-            builder.Configuration.AddInMemoryCollection(values);
-            builder.WebHost.UseUrls(values["Urls"]!);
-            builder.Logging.ClearProviders();
-            builder.Logging.AddProvider(python.Logs);
-            services?.Invoke(builder.Services);
-        });
-        await host._app.StartAsync();
+            // The content root is named: the current directory is process-wide, and a test's in-process simulation may
+            // be in (and then remove) a folder of its own at this moment.
+            host._app = NrpHostApi.Build(["--contentRoot", AppContext.BaseDirectory], builder =>
+            {
+                builder.Configuration.AddInMemoryCollection(values);
+                builder.WebHost.UseUrls(values["Urls"]!);
+                builder.Logging.ClearProviders();
+                builder.Logging.AddProvider(host.Logs);
+                services?.Invoke(builder.Services);
+            });
+            await host._app.StartAsync();
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+
         var address = new UriBuilder(host._app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
         if (address.Host is "0.0.0.0" or "[::]")
         {

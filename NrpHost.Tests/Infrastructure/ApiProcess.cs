@@ -39,7 +39,7 @@ public sealed class ApiProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the API with <paramref name="settings"/> as environment (<c>NrpHost__…</c>) and waits until it answers.</summary>
-    public static async Task<ApiProcess> StartAsync(IReadOnlyDictionary<string, string> settings, TimeSpan? timeout = null, int? requestedPort = null)
+    public static async Task<ApiProcess> StartAsync(IReadOnlyDictionary<string, string> settings, TimeSpan? timeout = null, int? requestedPort = null, string bind = "127.0.0.1")
     {
         var port = requestedPort ?? Messaging.FreePort.Next();
         var start = new ProcessStartInfo("dotnet")
@@ -50,7 +50,7 @@ public sealed class ApiProcess : IAsyncDisposable
             WorkingDirectory = AppContext.BaseDirectory, // never the current directory: it may be a simulation directory that goes away
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "NrpHost.Api.dll"));
-        start.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
+        start.ArgumentList.Add($"--urls=http://{bind}:{port}");
         start.Environment["NrpHost__Mqtt__EmbeddedPort"] = Messaging.FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (key, value) in settings)
         {
@@ -62,28 +62,17 @@ public sealed class ApiProcess : IAsyncDisposable
         api._process.ErrorDataReceived += (_, e) => api.Append(e.Data);
         api._process.BeginOutputReadLine();
         api._process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
-        while (DateTime.UtcNow < deadline && !api._process.HasExited)
+        try
         {
-            try
-            {
-                using var response = await api.Client.GetAsync(new Uri("/version", UriKind.Relative));
-                if (response.IsSuccessStatusCode)
-                {
-                    return api;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(50);
+            await Eventually.AnswersAsync(api.Client, new Uri("/version", UriKind.Relative), () => api._process.HasExited, () => api.Output, timeout ?? TimeSpan.FromSeconds(60));
+            return api;
         }
-
-        var output = api.Output;
-        await api.DisposeAsync();
-        throw new TimeoutException("the API process did not start:\n" + output);
+        catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
+        {
+            var output = api.Output;
+            await api.DisposeAsync();
+            throw new TimeoutException("the API process did not start:\n" + output, ex);
+        }
     }
 
     public async Task<(int Code, JsonElement Body)> SendAsync(HttpMethod method, string path, string? json = null)

@@ -7,27 +7,33 @@ using NrpHost.Simulation;
 
 namespace NrpHost.Tests.Infrastructure;
 
-/// <summary>A NrpHost.Core service provider over a temporary storage root and work directory.</summary>
+/// <summary>
+/// A NrpHost.Core service provider over a temporary storage root and work directory, logging into a log of its own (so
+/// hosts of tests that run at the same time never see each other's lines). A test whose simulations run in this process
+/// belongs to <see cref="PythonCollection"/>, which runs one test at a time; one whose simulations run in worker
+/// processes need not.
+/// </summary>
 public sealed class CoreHost : IAsyncDisposable
 {
     private readonly TempDirectory _temp = new("core");
+    private readonly ILoggerFactory _loggerFactory;
     private readonly ServiceProvider _provider;
     private readonly List<IHostedService> _started = [];
-    private readonly int _logMark;
 
     public CoreHost(
-        PythonFixture python,
         bool fakeClient = true,
         Action<Dictionary<string, string?>>? configure = null,
         Action<INrpHostBuilder>? services = null)
     {
-        Python = python;
-        _logMark = python.Logs.Mark;
+        _loggerFactory = LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(LogLevel.Trace));
         Directory.CreateDirectory(StorageRoot);
         var settings = new Dictionary<string, string?>
         {
             ["NrpHost:Storage:LocalRoot"] = StorageRoot,
             ["NrpHost:Simulation:WorkDirectory"] = WorkDirectory,
+
+            // In worker processes: none started ahead (see ApiHost).
+            ["NrpHost:Simulation:Worker:WarmSpare"] = "false",
         };
         if (fakeClient)
         {
@@ -39,7 +45,7 @@ public sealed class CoreHost : IAsyncDisposable
         configure?.Invoke(settings);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var collection = new ServiceCollection();
-        collection.AddSingleton(python.LoggerFactory);
+        collection.AddSingleton(_loggerFactory);
         collection.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         var builder = collection.AddNrpHost(configuration);
         services?.Invoke(builder);
@@ -47,7 +53,8 @@ public sealed class CoreHost : IAsyncDisposable
         Manager = _provider.GetRequiredService<ISimulationManager>();
     }
 
-    public PythonFixture Python { get; }
+    /// <summary>Everything this host logged (its simulations' Python output included).</summary>
+    public CapturingLoggerProvider Logs { get; } = new();
 
     public string StorageRoot => _temp.Combine("experiments");
 
@@ -82,34 +89,36 @@ public sealed class CoreHost : IAsyncDisposable
         return result.Simulation;
     }
 
-    /// <summary>Waits (on the manager's events) until the simulation is in <paramref name="state"/>; fails when it ends elsewhere.</summary>
+    /// <summary>
+    /// Waits (on the manager's events) until the simulation is in <paramref name="state"/>; fails when it ends elsewhere,
+    /// or does not get there in time, with the host's last log lines.
+    /// </summary>
     public async Task<SimulationSnapshot> WaitForStateAsync(int id, SimulationState state, TimeSpan? timeout = null)
     {
-        var snapshot = await Manager.WaitForStateAsync(id, state, timeout ?? TimeSpan.FromSeconds(15));
-        Assert.True(snapshot?.State == state, $"simulation {id} is {snapshot?.State}, expected {state}");
+        SimulationSnapshot? snapshot;
+        try
+        {
+            snapshot = await Manager.WaitForStateAsync(id, state, timeout ?? TimeSpan.FromSeconds(15));
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException(ex.Message + "\nhost log:\n" + string.Join('\n', Logs.Entries.TakeLast(30)), ex);
+        }
+
+        Assert.True(snapshot?.State == state, $"simulation {id} is {snapshot?.State}, expected {state}\nhost log:\n" + string.Join('\n', Logs.Entries.TakeLast(30)));
         return snapshot!;
     }
 
-    /// <summary>Log entries of this host's simulation <paramref name="id"/> (its own lines and its Python output), since the host was made.</summary>
+    /// <summary>Log entries of this host's simulation <paramref name="id"/> (its own lines and its Python output).</summary>
     public Task<CapturingLoggerProvider.LogEntry> WaitForLogAsync(int id, Func<CapturingLoggerProvider.LogEntry, bool> predicate, TimeSpan? timeout = null) =>
-        Python.Logs.WaitForAsync(e => e.Concerns(id) && predicate(e), timeout, _logMark);
+        Logs.WaitForAsync(e => e.Concerns(id) && predicate(e), timeout);
 
-    public async Task<SimulationSnapshot> WaitForAsync(int id, Func<SimulationSnapshot, bool> condition, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(15));
-        while (DateTime.UtcNow < deadline)
-        {
-            var snapshot = Manager.Find(id)!;
-            if (condition(snapshot))
-            {
-                return snapshot;
-            }
-
-            await Task.Delay(5);
-        }
-
-        throw new TimeoutException($"condition not met; simulation {id} is {Manager.Find(id)}");
-    }
+    /// <summary>Waits until the simulation's snapshot (its clock: read on demand, it raises no event) satisfies <paramref name="condition"/>.</summary>
+    public Task<SimulationSnapshot> WaitForAsync(int id, Func<SimulationSnapshot, bool> condition, TimeSpan? timeout = null) =>
+        Eventually.ValueAsync(
+            () => Task.FromResult(Manager.Find(id) is { } snapshot && condition(snapshot) ? snapshot : null),
+            () => $"condition not met; simulation {id} is {Manager.Find(id)}",
+            timeout ?? TimeSpan.FromSeconds(15));
 
     public async ValueTask DisposeAsync()
     {
@@ -119,6 +128,7 @@ public sealed class CoreHost : IAsyncDisposable
         }
 
         await _provider.DisposeAsync();
+        _loggerFactory.Dispose();
         _temp.Dispose();
     }
 }

@@ -144,18 +144,10 @@ public abstract partial class HostGroup : IAsyncLifetime
     /// <summary>Waits until the script reports that host <paramref name="index"/> ended; its exit code.</summary>
     internal async Task<int> WaitForExitReportAsync(int index)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (ExitReport().Matches(ScriptOutput).FirstOrDefault(m => m.Groups[1].Value == index.ToString(System.Globalization.CultureInfo.InvariantCulture)) is { } report)
-            {
-                return int.Parse(report.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
-            }
-
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException($"eng/run-hosts.sh did not report that host {index} ended:\n{Diagnostics()}");
+        var report = await Eventually.ValueAsync(
+            () => Task.FromResult(ExitReport().Matches(ScriptOutput).FirstOrDefault(m => m.Groups[1].Value == index.ToString(System.Globalization.CultureInfo.InvariantCulture))),
+            () => $"eng/run-hosts.sh did not report that host {index} ended:\n{Diagnostics()}");
+        return int.Parse(report.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>The script's output, the end of every host's log, and Mosquitto's log, for failure messages.</summary>
@@ -244,28 +236,8 @@ public abstract partial class HostGroup : IAsyncLifetime
         }
     }
 
-    private async Task WaitUntilAnsweringAsync(Uri internalIp)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (true)
-        {
-            try
-            {
-                using var response = await _http.GetAsync(new Uri(internalIp, "/simulation"));
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet (or no more: the diagnostics below say which).
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"{internalIp} did not answer GET /simulation:\n{Diagnostics()}");
-            await Task.Delay(100);
-        }
-    }
+    private Task WaitUntilAnsweringAsync(Uri internalIp) =>
+        Eventually.AnswersAsync(_http, new Uri(internalIp, "/simulation"), () => false, () => $"{internalIp} did not answer GET /simulation:\n{Diagnostics()}", TimeSpan.FromSeconds(90));
 
     private async Task<JsonElement> GetJsonAsync(Uri uri)
     {

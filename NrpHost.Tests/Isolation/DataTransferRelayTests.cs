@@ -14,7 +14,7 @@ namespace NrpHost.Tests.Isolation;
 /// connection: a sandboxed worker has no network, and a worker may publish only its own simulation's data topics.
 /// </summary>
 [Collection(PythonCollection.Name)]
-public sealed class DataTransferRelayTests(PythonFixture python)
+public sealed class DataTransferRelayTests
 {
     private const string Engine =
         """
@@ -95,16 +95,14 @@ public sealed class DataTransferRelayTests(PythonFixture python)
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Stopped);
     }
 
-    private async Task<(CoreHost Host, int Port)> StartAsync(string isolation)
+    private static async Task<(CoreHost Host, int Port)> StartAsync(string isolation)
     {
         var port = FreePort.Next();
         var host = new CoreHost(
-            python,
             fakeClient: false,
             configure: s =>
             {
                 s["NrpHost:Simulation:Isolation"] = isolation;
-                s["NrpHost:Simulation:Worker:WarmSpare"] = "false";
                 s["NrpHost:Mqtt:EmbeddedPort"] = port.ToString(CultureInfo.InvariantCulture);
             },
             services: b => b.AddMqttStatus());

@@ -11,8 +11,7 @@ namespace NrpHost.Tests.Isolation;
 /// serves, the simulation is failed with how its process ended, nothing the script started is left, and the next
 /// simulation runs in an interpreter nothing was done to.
 /// </summary>
-[Collection(PythonCollection.Name)]
-public sealed class WorkerEscapeTests(PythonFixture python)
+public sealed class WorkerEscapeTests
 {
     /// <summary>Writes what the next simulation's interpreter looks like to <c>probe.json</c> in its directory.</summary>
     private const string ProbeScript =
@@ -229,12 +228,7 @@ public sealed class WorkerEscapeTests(PythonFixture python)
         var worker = Manager(host).ProcessOf(sim.Id);
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
         var pidFile = Path.Combine(Manager(host).DirectoryOf(sim.Id)!, "daemon.pid");
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!File.Exists(pidFile))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the daemon did not start");
-            await Task.Delay(10);
-        }
+        await Eventually.TrueAsync(() => File.Exists(pidFile), "the daemon did not start");
 
         var daemon = int.Parse(File.ReadAllText(pidFile), CultureInfo.InvariantCulture);
 
@@ -521,10 +515,9 @@ public sealed class WorkerEscapeTests(PythonFixture python)
         nrp.run_loop()
         """;
 
-    private CoreHost ProcessHost(Action<Dictionary<string, string?>>? configure = null) => new(python, configure: s =>
+    private static CoreHost ProcessHost(Action<Dictionary<string, string?>>? configure = null) => new(configure: s =>
     {
         s["NrpHost:Simulation:Isolation"] = "Process";
-        s["NrpHost:Simulation:Worker:WarmSpare"] = "false";
         configure?.Invoke(s);
     });
 
@@ -557,15 +550,8 @@ public sealed class WorkerEscapeTests(PythonFixture python)
         }
     }
 
-    private static async Task WaitGoneAsync(int pid)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (Directory.Exists($"/proc/{pid}"))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"process {pid} is still there ({Status(pid)})");
-            await Task.Delay(20);
-        }
-    }
+    private static Task WaitGoneAsync(int pid) =>
+        Eventually.TrueAsync(() => !Directory.Exists($"/proc/{pid}"), () => $"process {pid} is still there ({Status(pid)})");
 
     private static string Status(int pid)
     {

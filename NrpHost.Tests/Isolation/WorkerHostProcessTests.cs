@@ -28,7 +28,7 @@ public sealed class WorkerHostProcessTests
         Assert.Equal(201, (await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"exp"}""")).Code);
         Assert.Equal(200, (await host.SendAsync(HttpMethod.Put, "/simulation/0/state", """{"state":"started"}""")).Code);
         var log = Path.Combine(Assert.Single(Directory.GetDirectories(temp.Combine("work"), "nrp.0.*")), "simulation_0.log");
-        await WaitUntilAsync(() => File.Exists(log) && File.ReadAllText(log).Contains(marker, StringComparison.Ordinal), host.Output);
+        await Eventually.TrueAsync(() => File.Exists(log) && File.ReadAllText(log).Contains(marker, StringComparison.Ordinal), () => host.Output);
         var workers = Workers(host.Pid);
         Assert.NotEmpty(workers);
 
@@ -60,7 +60,7 @@ public sealed class WorkerHostProcessTests
             port = first.Port;
             Assert.Equal(201, (await first.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"exp"}""")).Code);
             Assert.Equal(200, (await first.SendAsync(HttpMethod.Put, "/simulation/0/state", """{"state":"started"}""")).Code);
-            await WaitUntilAsync(() => File.Exists(pidFile), first.Output);
+            await Eventually.TrueAsync(() => File.Exists(pidFile), () => first.Output);
             daemon = int.Parse(File.ReadAllText(pidFile), CultureInfo.InvariantCulture);
             workers = Workers(first.Pid);
             Assert.DoesNotContain(WorkerEscapeTests.Descriptors(daemon), d => d.StartsWith("socket:", StringComparison.Ordinal));
@@ -71,7 +71,7 @@ public sealed class WorkerHostProcessTests
         {
             foreach (var worker in workers)
             {
-                await WaitUntilAsync(() => !Running(worker), $"worker {worker} outlived its host");
+                await Eventually.TrueAsync(() => !Running(worker), () => $"worker {worker} outlived its host");
             }
 
             // Nothing answers on the killed host's port: the daemon holds none of its sockets.
@@ -85,7 +85,7 @@ public sealed class WorkerHostProcessTests
             Assert.Equal(200, (await second.SendAsync(HttpMethod.Get, "/simulation")).Code);
 
             // The daemon was in its simulation's pids cgroup, which outlived the killed host: the next host ends it.
-            await WaitUntilAsync(() => !Running(daemon), "the daemon outlived the next host's start:\n" + second.Output);
+            await Eventually.TrueAsync(() => !Running(daemon), () => "the daemon outlived the next host's start:\n" + second.Output);
             Assert.Contains("left behind", second.Output, StringComparison.Ordinal);
         }
         finally
@@ -128,16 +128,6 @@ public sealed class WorkerHostProcessTests
         catch (IOException)
         {
             return false;
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string context)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "not reached; " + context);
-            await Task.Delay(20);
         }
     }
 }

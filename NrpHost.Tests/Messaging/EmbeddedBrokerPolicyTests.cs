@@ -16,7 +16,7 @@ namespace NrpHost.Tests.Messaging;
 /// (mosquitto_sub, MQTTnet over MQTT 3.1.1 and 5) against the broker and the status publisher of a Core host.
 /// </summary>
 [Collection(PythonCollection.Name)]
-public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
+public sealed class EmbeddedBrokerPolicyTests
 {
     private const string Prefix = "policy";
 
@@ -25,7 +25,7 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
     [InlineData("mqttv5")]
     public async Task MosquittoSub_WithoutClientId_ReceivesStatus(string protocol)
     {
-        await using var rig = await MqttStatusRig.StartAsync(python, BrokerKind.Embedded, Prefix);
+        await using var rig = await MqttStatusRig.StartAsync(BrokerKind.Embedded, Prefix);
         rig.Host.Experiment().Build();
         var sim = await rig.Host.CreatePausedAsync();
         await rig.Recorder.WaitForAsync(rig.Topic(sim.Id, "status"), m => m.State == "paused");
@@ -41,7 +41,7 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
     [Fact]
     public async Task Mqtt5Client_WithoutClientId_IsAssignedOne()
     {
-        await using var rig = await MqttStatusRig.StartAsync(python, BrokerKind.Embedded, Prefix);
+        await using var rig = await MqttStatusRig.StartAsync(BrokerKind.Embedded, Prefix);
         using var client = new MqttClientFactory().CreateMqttClient();
 
         var result = await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", rig.Port)
@@ -54,7 +54,7 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
     [Fact]
     public async Task Mqtt311Client_WithoutClientId_AndAPersistentSession_IsRefusedAndLogged()
     {
-        await using var rig = await MqttStatusRig.StartAsync(python, BrokerKind.Embedded, Prefix);
+        await using var rig = await MqttStatusRig.StartAsync(BrokerKind.Embedded, Prefix);
         using var tcp = new System.Net.Sockets.TcpClient();
         await tcp.ConnectAsync(System.Net.IPAddress.Loopback, rig.Port);
         var stream = tcp.GetStream();
@@ -65,7 +65,7 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
         await stream.ReadExactlyAsync(connack).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(new byte[] { 0x20, 0x02, 0x00, 0x02 }, connack); // CONNACK: identifier rejected
-        await python.Logs.WaitForAsync(e => e.Message.Contains("refused a connection", StringComparison.Ordinal)
+        await rig.Host.Logs.WaitForAsync(e => e.Message.Contains("refused a connection", StringComparison.Ordinal)
             && e.Message.Contains("CleanSession must be set", StringComparison.Ordinal));
     }
 
@@ -74,7 +74,7 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
     [InlineData(MqttProtocolVersion.V500)]
     public async Task ForgedStatusAndRuntimeError_FromAnotherClient_AreNotDelivered(MqttProtocolVersion protocol)
     {
-        await using var rig = await MqttStatusRig.StartAsync(python, BrokerKind.Embedded, Prefix);
+        await using var rig = await MqttStatusRig.StartAsync(BrokerKind.Embedded, Prefix);
         rig.Host.Experiment().Build();
         var sim = await rig.Host.CreatePausedAsync();
         await rig.Recorder.WaitForAsync(rig.Topic(sim.Id, "status"), m => m.State == "paused");
@@ -99,16 +99,16 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
         Assert.DoesNotContain(rig.Recorder.Messages, m => m.Topic.StartsWith("elsewhere", StringComparison.Ordinal));
         Assert.True(marker.Sequence > 0);
         Assert.Equal(SimulationState.Paused, rig.Host.Manager.Find(sim.Id)!.State);
-        await python.Logs.WaitForAsync(e => e.Message.Contains($"refused a publish by {attacker.ClientId}", StringComparison.Ordinal)
+        await rig.Host.Logs.WaitForAsync(e => e.Message.Contains($"refused a publish by {attacker.ClientId}", StringComparison.Ordinal)
             && e.Message.Contains("only the host publishes status and runtime_error", StringComparison.Ordinal));
-        Assert.Single(python.Logs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning
+        Assert.Single(rig.Host.Logs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning
             && e.Message.Contains($"refused a publish by {attacker.ClientId}", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task ForgedPublish_OverMqtt5_IsAnsweredNotAuthorized()
     {
-        await using var rig = await MqttStatusRig.StartAsync(python, BrokerKind.Embedded, Prefix);
+        await using var rig = await MqttStatusRig.StartAsync(BrokerKind.Embedded, Prefix);
         await using var attacker = await ConnectAsync(rig.Port, MqttProtocolVersion.V500);
 
         var forged = await attacker.Client.PublishStringAsync(rig.Topic(0, "status"), "{}", MqttQualityOfServiceLevel.AtLeastOnce);
@@ -122,7 +122,7 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
     [Fact]
     public async Task RetainedForgery_IsRefused_AndNeverReachesALateSubscriber()
     {
-        await using var rig = await MqttStatusRig.StartAsync(python, BrokerKind.Embedded, Prefix);
+        await using var rig = await MqttStatusRig.StartAsync(BrokerKind.Embedded, Prefix);
         await using var attacker = await ConnectAsync(rig.Port, MqttProtocolVersion.V311);
 
         // Simulation 42 does not exist, so a retained status there can only be the forgery.
@@ -141,7 +141,7 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
     [Fact]
     public async Task WillOnStatus_FromAClientThatDropsItsConnection_IsNotDelivered()
     {
-        await using var rig = await MqttStatusRig.StartAsync(python, BrokerKind.Embedded, Prefix);
+        await using var rig = await MqttStatusRig.StartAsync(BrokerKind.Embedded, Prefix);
         var id = "will_" + Guid.NewGuid().ToString("N")[..16];
         var topic = rig.Topic(0, "status");
         using (var tcp = new System.Net.Sockets.TcpClient())
@@ -154,7 +154,7 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
             Assert.Equal(new byte[] { 0x20, 0x02, 0x00, 0x00 }, connack);
         } // closed without DISCONNECT: the broker publishes the will, if it may
 
-        await python.Logs.WaitForAsync(e => e.Message.Contains($"refused a publish by {id} on {topic}", StringComparison.Ordinal));
+        await rig.Host.Logs.WaitForAsync(e => e.Message.Contains($"refused a publish by {id} on {topic}", StringComparison.Ordinal));
         await using var late = await MqttRecorder.ConnectTcpAsync(rig.Port, topic, rig.Topic(0, "data"));
         await using var marker = await ConnectAsync(rig.Port, MqttProtocolVersion.V311);
         await marker.Client.PublishAsync(Retained(rig.Topic(0, "data"), "[]"));
@@ -167,7 +167,7 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
     [Fact]
     public async Task PublisherClientId_PresentedByAnotherClient_IsRefused_AndThePublisherStaysConnected()
     {
-        await using var rig = await MqttStatusRig.StartAsync(python, BrokerKind.Embedded, Prefix);
+        await using var rig = await MqttStatusRig.StartAsync(BrokerKind.Embedded, Prefix);
         using var impostor = new MqttClientFactory().CreateMqttClient();
 
         var refused = await ConnectResultAsync(impostor, new MqttClientOptionsBuilder()
@@ -178,7 +178,7 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
         rig.Host.Experiment().Build();
         var sim = await rig.Host.CreatePausedAsync();
         await rig.Recorder.WaitForAsync(rig.Topic(sim.Id, "status"), m => m.State == "paused");
-        Assert.DoesNotContain(python.Logs.Entries, e => e.Message.Contains("lost its connection to " + rig.Publisher.Broker, StringComparison.Ordinal));
+        Assert.DoesNotContain(rig.Host.Logs.Entries, e => e.Message.Contains("lost its connection to " + rig.Publisher.Broker, StringComparison.Ordinal));
         Assert.Matches("^nrphost_" + System.Text.RegularExpressions.Regex.Escape(rig.Host.HostId) + "_[0-9a-f]{32}$", rig.Publisher.ClientId);
     }
 
@@ -187,7 +187,7 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
     [InlineData(BrokerKind.Mosquitto)]
     public async Task LateSubscriber_GetsTheCurrentStateAtOnce_AsTheRetainedMessage(BrokerKind kind)
     {
-        await using var rig = await MqttStatusRig.StartAsync(python, kind, Prefix);
+        await using var rig = await MqttStatusRig.StartAsync(kind, Prefix);
         rig.Host.Experiment().Build();
         var sim = await rig.Host.CreatePausedAsync();
         var status = rig.Topic(sim.Id, "status");
@@ -204,7 +204,7 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
     [Fact]
     public async Task FinalState_ClearsTheRetainedStatus_WithoutSendingAnEmptyMessage_OnTheEmbeddedBroker()
     {
-        await using var rig = await MqttStatusRig.StartAsync(python, BrokerKind.Embedded, Prefix);
+        await using var rig = await MqttStatusRig.StartAsync(BrokerKind.Embedded, Prefix);
         rig.Host.Experiment().Build();
         var sim = await rig.Host.CreatePausedAsync();
         var status = rig.Topic(sim.Id, "status");
@@ -225,7 +225,7 @@ public sealed class EmbeddedBrokerPolicyTests(PythonFixture python)
     [Fact]
     public async Task FinalState_OnMosquitto_ExpiresInsteadOfSendingAnEmptyMessage()
     {
-        await using var rig = await MqttStatusRig.StartAsync(python, BrokerKind.Mosquitto, Prefix);
+        await using var rig = await MqttStatusRig.StartAsync(BrokerKind.Mosquitto, Prefix);
         rig.Publisher.RetainedStatusExpiry = TimeSpan.FromSeconds(2);
         rig.Host.Experiment().Build();
         var sim = await rig.Host.CreatePausedAsync();

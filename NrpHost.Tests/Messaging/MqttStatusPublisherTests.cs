@@ -10,7 +10,7 @@ namespace NrpHost.Tests.Messaging;
 /// messages of the frontend contract (M01–M10) for real simulations.
 /// </summary>
 [Collection(PythonCollection.Name)]
-public sealed class MqttStatusPublisherTests(PythonFixture python)
+public sealed class MqttStatusPublisherTests
 {
     private static readonly string[] States = ["created", "paused", "started", "completed", "stopped", "failed"];
 
@@ -53,7 +53,7 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
     [InlineData(BrokerKind.Mosquitto, "nrp_test")]
     public async Task FullRun_PublishesEveryStateAtOnce_TicksEverySecond_AndShutdownProgress(BrokerKind kind, string prefix)
     {
-        await using var rig = await MqttStatusRig.StartAsync(python, kind, prefix);
+        await using var rig = await MqttStatusRig.StartAsync(kind, prefix);
         rig.Host.Experiment().WithConfig(timeout: 3.0).WithFakeClient("step_seconds", 0.01).Build();
         var status = rig.Topic(0, "status");
         var recorder = rig.Recorder;
@@ -112,7 +112,7 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
     [InlineData(BrokerKind.Mosquitto, "nrp_test")]
     public async Task FailingScript_PublishesRuntimeError_AndCompletes(BrokerKind kind, string prefix)
     {
-        await using var rig = await MqttStatusRig.StartAsync(python, kind, prefix);
+        await using var rig = await MqttStatusRig.StartAsync(kind, prefix);
         rig.Host.Experiment().WithScript("nrp.run_loop()\nraise ValueError('boom')\n").Build();
         var sim = await rig.Host.CreatePausedAsync();
 
@@ -139,7 +139,7 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
     [InlineData(BrokerKind.Mosquitto, "")]
     public async Task ScriptThatDoesNotCompile_PublishesCompileError_AndFailed(BrokerKind kind, string prefix)
     {
-        await using var rig = await MqttStatusRig.StartAsync(python, kind, prefix);
+        await using var rig = await MqttStatusRig.StartAsync(kind, prefix);
         rig.Host.Experiment().WithScript("x = 1\nif x\n    pass\n").Build();
 
         var result = await rig.Host.Manager.CreateAsync(new SimulationRequest("exp"));
@@ -157,8 +157,8 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
     public async Task TwoHostsOnOneBroker_HaveDistinctClientIds_AndBothKeepPublishing()
     {
         await using var mosquitto = await MosquittoBroker.StartAsync();
-        await using var a = await MqttStatusRig.StartAsync(python, BrokerKind.Mosquitto, "", mosquitto);
-        await using var b = await MqttStatusRig.StartAsync(python, BrokerKind.Mosquitto, "", mosquitto);
+        await using var a = await MqttStatusRig.StartAsync(BrokerKind.Mosquitto, "", mosquitto);
+        await using var b = await MqttStatusRig.StartAsync(BrokerKind.Mosquitto, "", mosquitto);
         Assert.NotEqual(a.Publisher.ClientId, b.Publisher.ClientId);
         a.Host.Experiment().WithConfig(timeout: 1000).WithFakeClient("step_seconds", 0.01).Build();
         b.Host.Experiment().Build();
@@ -182,11 +182,11 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
 
         Assert.True(a.Publisher.IsConnected);
         Assert.True(b.Publisher.IsConnected);
-        Assert.DoesNotContain(python.Logs.Entries, e => e.Message.Contains("lost its connection to " + a.Publisher.Broker, StringComparison.Ordinal));
+        Assert.DoesNotContain(a.Host.Logs.Entries.Concat(b.Host.Logs.Entries), e => e.Message.Contains("lost its connection to ", StringComparison.Ordinal));
 
         // With no prefix they share one topic space, and each host says so at start-up.
-        Assert.Contains(python.Logs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning
-            && e.Message.Contains("NrpHost:Mqtt:Prefix is set empty", StringComparison.Ordinal) && e.Message.Contains(mosquitto.Address, StringComparison.Ordinal));
+        Assert.All(new[] { a, b }, rig => Assert.Contains(rig.Host.Logs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning
+            && e.Message.Contains("NrpHost:Mqtt:Prefix is set empty", StringComparison.Ordinal) && e.Message.Contains(mosquitto.Address, StringComparison.Ordinal)));
     }
 
     [Theory]
@@ -194,7 +194,7 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
     [InlineData(BrokerKind.Mosquitto)]
     public async Task BrokerGoneMidRun_SimulationKeepsRunning_AndStatusResumesWhenItIsBack(BrokerKind kind)
     {
-        await using var rig = await MqttStatusRig.StartAsync(python, kind, "nrp_test");
+        await using var rig = await MqttStatusRig.StartAsync(kind, "nrp_test");
         rig.Host.Experiment().WithConfig(timeout: 1000).WithFakeClient("step_seconds", 0.005).Build();
         var sim = await rig.Host.CreatePausedAsync();
         await rig.Host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
@@ -211,7 +211,7 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
             await broker.StopAsync(CancellationToken.None);
         }
 
-        await WaitUntilAsync(() => !rig.Publisher.IsConnected, "the publisher noticed the broker is gone");
+        await Eventually.TrueAsync(() => !rig.Publisher.IsConnected, "the publisher did not notice the broker is gone");
         var atLoss = rig.Host.Manager.Find(sim.Id)!.Clock;
         var whileAway = await rig.Host.WaitForAsync(sim.Id, s => s.Clock.Iterations > atLoss.Iterations + 200);
         Assert.Equal(SimulationState.Started, whileAway.State);
@@ -240,7 +240,6 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
     {
         var nothing = FreePort.Next();
         await using var host = new CoreHost(
-            python,
             configure: s => s["NrpHost:Mqtt:Broker"] = $"127.0.0.1:{nothing}",
             services: b => b.AddMqttStatus());
         await host.StartHostedServicesAsync();
@@ -256,7 +255,7 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
         Assert.False(health.IsConnected);
         Assert.False(health.IsEmbeddedBroker);
         Assert.Equal($"127.0.0.1:{nothing}", health.Broker);
-        Assert.Contains(python.Logs.Entries, e => e.Message.Contains($"cannot reach 127.0.0.1:{nothing}", StringComparison.Ordinal));
+        Assert.Contains(host.Logs.Entries, e => e.Message.Contains($"cannot reach 127.0.0.1:{nothing}", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -264,26 +263,11 @@ public sealed class MqttStatusPublisherTests(PythonFixture python)
     {
         var port = FreePort.Next();
         await using var host = new CoreHost(
-            python,
             configure: s => s["NrpHost:Mqtt:EmbeddedPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             services: b => b.AddMqttStatus());
 
         var nrpCore = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<global::NrpHost.NrpCore.NrpCoreOptions>>().Value;
 
         Assert.Equal($"127.0.0.1:{port}", nrpCore.MqttBroker);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException(what);
-            }
-
-            await Task.Delay(20);
-        }
     }
 }

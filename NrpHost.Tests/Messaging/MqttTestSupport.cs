@@ -96,6 +96,7 @@ internal sealed class MqttRecorder : IAsyncDisposable
     private readonly MqttClientOptions _options;
     private readonly string[] _filters;
     private readonly ConcurrentQueue<ReceivedMessage> _messages = new();
+    private readonly Changes _received = new();
     private readonly CancellationTokenSource _disposed = new();
     private long _sequence;
 
@@ -108,6 +109,7 @@ internal sealed class MqttRecorder : IAsyncDisposable
         {
             var payload = Encoding.UTF8.GetString(e.ApplicationMessage.Payload);
             _messages.Enqueue(new ReceivedMessage(Interlocked.Increment(ref _sequence), e.ApplicationMessage.Topic, payload, e.ApplicationMessage.Retain));
+            _received.Notify();
             return Task.CompletedTask;
         };
         _client.DisconnectedAsync += async e =>
@@ -116,7 +118,7 @@ internal sealed class MqttRecorder : IAsyncDisposable
             {
                 try
                 {
-                    await Task.Delay(100, _disposed.Token);
+                    await Task.Delay(100, _disposed.Token); // a client's reconnect back-off, as the frontend's has
                     await ConnectAsync();
                 }
                 catch (Exception) when (!_disposed.IsCancellationRequested)
@@ -170,22 +172,11 @@ internal sealed class MqttRecorder : IAsyncDisposable
     }
 
     /// <summary>Waits for a message after <paramref name="after"/> on <paramref name="topic"/> that satisfies the condition.</summary>
-    public async Task<ReceivedMessage> WaitForAsync(string topic, Func<ReceivedMessage, bool> condition, long after = 0, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (DateTime.UtcNow < deadline)
-        {
-            var found = _messages.FirstOrDefault(m => m.Sequence > after && m.Topic == topic && condition(m));
-            if (found is not null)
-            {
-                return found;
-            }
-
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException($"no matching message on {topic}; seen: {string.Join(" | ", _messages.Select(m => m.Topic + " " + m.Payload))}");
-    }
+    public Task<ReceivedMessage> WaitForAsync(string topic, Func<ReceivedMessage, bool> condition, long after = 0, TimeSpan? timeout = null) =>
+        _received.WaitAsync(
+            () => _messages.FirstOrDefault(m => m.Sequence > after && m.Topic == topic && condition(m)),
+            timeout ?? TimeSpan.FromSeconds(20),
+            () => $"no matching message on {topic}; seen: {string.Join(" | ", _messages.Select(m => m.Topic + " " + m.Payload))}");
 
     public async ValueTask DisposeAsync()
     {
@@ -254,27 +245,27 @@ internal sealed class MosquittoBroker : IAsyncDisposable
         process.BeginOutputReadLine();
         _process = process;
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (process.HasExited)
+        await Eventually.TrueAsync(
+            async () =>
             {
-                throw new InvalidOperationException($"mosquitto exited with {process.ExitCode}: {Output}");
-            }
+                if (process.HasExited)
+                {
+                    throw new InvalidOperationException($"mosquitto exited with {process.ExitCode}: {Output}");
+                }
 
-            try
-            {
-                using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, Port);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(20);
-            }
-        }
-
-        throw new TimeoutException($"mosquitto does not listen on {Port}: {Output}");
+                try
+                {
+                    using var probe = new TcpClient();
+                    await probe.ConnectAsync(IPAddress.Loopback, Port);
+                    return true;
+                }
+                catch (SocketException)
+                {
+                    return false;
+                }
+            },
+            () => $"mosquitto does not listen on {Port}: {Output}",
+            TimeSpan.FromSeconds(10));
     }
 
     public async Task StopAsync()
@@ -338,12 +329,11 @@ internal sealed class MqttStatusRig : IAsyncDisposable
 
     public string Topic(int id, string kind) => (Prefix.Length == 0 ? string.Empty : Prefix + "/") + $"nrp_simulation/{id}/{kind}";
 
-    public static async Task<MqttStatusRig> StartAsync(PythonFixture python, BrokerKind kind, string prefix, MosquittoBroker? shared = null)
+    public static async Task<MqttStatusRig> StartAsync(BrokerKind kind, string prefix, MosquittoBroker? shared = null)
     {
         var mosquitto = kind == BrokerKind.Mosquitto ? shared ?? await MosquittoBroker.StartAsync() : null;
         var port = mosquitto?.Port ?? FreePort.Next();
         var host = new CoreHost(
-            python,
             configure: settings =>
             {
                 settings["NrpHost:Mqtt:Prefix"] = prefix;
@@ -364,15 +354,8 @@ internal sealed class MqttStatusRig : IAsyncDisposable
         return rig;
     }
 
-    public async Task WaitConnectedAsync()
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (!Publisher.IsConnected || !Recorder.IsConnected)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the publisher or the subscriber did not connect");
-            await Task.Delay(20);
-        }
-    }
+    public Task WaitConnectedAsync() =>
+        Eventually.TrueAsync(() => Publisher.IsConnected && Recorder.IsConnected, "the publisher or the subscriber did not connect");
 
     public async ValueTask DisposeAsync()
     {

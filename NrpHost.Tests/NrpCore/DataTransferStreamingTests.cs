@@ -56,6 +56,7 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
     {
         private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
         private readonly ConcurrentQueue<(string Topic, byte[] Payload, bool Retain)> _messages = new();
+        private readonly Changes _received = new();
 
         public IReadOnlyList<(string Topic, byte[] Payload, bool Retain)> Messages => _messages.ToArray();
 
@@ -65,6 +66,7 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
             subscriber._client.ApplicationMessageReceivedAsync += e =>
             {
                 subscriber._messages.Enqueue((e.ApplicationMessage.Topic, System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload), e.ApplicationMessage.Retain));
+                subscriber._received.Notify();
                 return Task.CompletedTask;
             };
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -76,22 +78,12 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
             return subscriber;
         }
 
-        public async Task<IReadOnlyList<(string Topic, byte[] Payload, bool Retain)>> WaitForAsync(
-            Func<IReadOnlyList<(string Topic, byte[] Payload, bool Retain)>, bool> condition)
-        {
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-            while (!condition(Messages))
-            {
-                if (DateTime.UtcNow > deadline)
-                {
-                    throw new TimeoutException("seen: " + string.Join(" | ", Messages.Select(m => m.Topic + " " + Convert.ToHexString(m.Payload))));
-                }
-
-                await Task.Delay(20);
-            }
-
-            return Messages;
-        }
+        public Task<IReadOnlyList<(string Topic, byte[] Payload, bool Retain)>> WaitForAsync(
+            Func<IReadOnlyList<(string Topic, byte[] Payload, bool Retain)>, bool> condition) =>
+            _received.WaitAsync(
+                () => Messages is var seen && condition(seen) ? seen : null,
+                TimeSpan.FromSeconds(20),
+                () => "seen: " + string.Join(" | ", Messages.Select(m => m.Topic + " " + Convert.ToHexString(m.Payload))));
 
         public async ValueTask DisposeAsync()
         {
@@ -113,7 +105,7 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
         public int Port { get; private init; }
 
         /// <summary>The embedded broker lets other clients publish only under the host's own prefix, so it is given the one the data uses.</summary>
-        public static async Task<Broker> StartAsync(PythonFixture python, BrokerKind kind, string prefix = "")
+        public static async Task<Broker> StartAsync(BrokerKind kind, string prefix = "")
         {
             if (kind == BrokerKind.Mosquitto)
             {
@@ -123,7 +115,6 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
 
             var port = FreePort.Next();
             var host = new CoreHost(
-                python,
                 configure: s =>
                 {
                     s["NrpHost:Mqtt:EmbeddedPort"] = port.ToString(CultureInfo.InvariantCulture);
@@ -182,7 +173,7 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
     [InlineData(BrokerKind.Mosquitto, false, "")]
     public async Task DataPacks_AreStreamedToTheirTopics_WithTheTopicListRetained_AndResetAnnounced(BrokerKind kind, bool envelope, string prefix)
     {
-        await using var broker = await Broker.StartAsync(python, kind, prefix);
+        await using var broker = await Broker.StartAsync(kind, prefix);
         await using var subscriber = await Subscriber.ConnectAsync(broker.Port);
         using var experiment = new TempDirectory("dt-stream");
         using var session = new EmbeddedPython(python);

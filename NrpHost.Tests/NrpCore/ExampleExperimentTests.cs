@@ -8,7 +8,7 @@ namespace NrpHost.Tests.NrpCore;
 
 /// <summary>The example experiments shipped in <c>experiments/</c> run end to end on the embedded runtime.</summary>
 [Collection(PythonCollection.Name)]
-public sealed class ExampleExperimentTests(PythonFixture python)
+public sealed class ExampleExperimentTests
 {
     /// <summary>
     /// The examples this repository ships, by name. Tests never run whatever else is in <c>experiments/</c>: a user's own
@@ -48,7 +48,7 @@ public sealed class ExampleExperimentTests(PythonFixture python)
     [MemberData(nameof(Examples))]
     public async Task Example_RunsToItsTimeoutWithoutErrors_AndItsLogsAreArchived(string name)
     {
-        await using var host = new CoreHost(python, fakeClient: false);
+        await using var host = new CoreHost(fakeClient: false);
         CopyDirectory(Path.Combine(RepositoryExperiments(), name), Path.Combine(host.StorageRoot, name));
         RunAtFullSpeed(Path.Combine(host.StorageRoot, name, "simulation_config.json"));
         var errors = new ConcurrentQueue<SimulationError>();
@@ -72,7 +72,6 @@ public sealed class ExampleExperimentTests(PythonFixture python)
         const string name = "datatransfer_stream";
         var port = Messaging.FreePort.Next();
         await using var host = new CoreHost(
-            python,
             fakeClient: false,
             configure: s => s["NrpHost:Mqtt:EmbeddedPort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             services: b => b.AddMqttStatus());
@@ -122,7 +121,7 @@ public sealed class ExampleExperimentTests(PythonFixture python)
     [Fact]
     public async Task ReadmeExperiment_AsPrinted_RunsToItsTimeout_AndPrintsWhatTheReadmeSays()
     {
-        await using var host = new CoreHost(python, fakeClient: false);
+        await using var host = new CoreHost(fakeClient: false);
         var readme = File.ReadAllText(Repository.Combine("README.md")).ReplaceLineEndings("\n");
         var files = ReadmeFiles(readme, "my_experiment");
         Assert.Equal(["engine.py", "main_script.py", "simulation_config.json", "tf.py"], files.Keys.Order(StringComparer.Ordinal));

@@ -6,7 +6,7 @@ using NrpHost.Tests.Infrastructure;
 namespace NrpHost.Tests.NrpCore;
 
 [Collection(PythonCollection.Name)]
-public sealed class NrpCoreClientSelectionTests(PythonFixture python)
+public sealed class NrpCoreClientSelectionTests
 {
     private const string FakeClient = """
         import json, os
@@ -39,7 +39,7 @@ public sealed class NrpCoreClientSelectionTests(PythonFixture python)
         }
 
         var journal = install.Combine("journal.jsonl");
-        await using var host = new CoreHost(python, fakeClient: false, configure: s =>
+        await using var host = new CoreHost(fakeClient: false, configure: s =>
         {
             s["NrpHost:NrpCore:Mode"] = "External";
             s["NrpHost:NrpCore:Client"] = client;
@@ -64,7 +64,7 @@ public sealed class NrpCoreClientSelectionTests(PythonFixture python)
     [Fact]
     public async Task EmbeddedMode_RefusesEnginesThatNeedARealNrpCore()
     {
-        await using var host = new CoreHost(python, fakeClient: false);
+        await using var host = new CoreHost(fakeClient: false);
         var errors = new ConcurrentQueue<SimulationError>();
         host.Manager.RuntimeError += (_, e) => errors.Enqueue(e.Error);
         host.Experiment().WithConfig(raw: """

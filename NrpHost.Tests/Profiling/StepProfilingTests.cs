@@ -145,7 +145,7 @@ public sealed class StepProfilingTests(PythonFixture python)
         });
         listener.Start();
 
-        await using var host = new CoreHost(python, fakeClient: false, configure: s => s["NrpHost:Simulation:Profile"] = "true");
+        await using var host = new CoreHost(fakeClient: false, configure: s => s["NrpHost:Simulation:Profile"] = "true");
         ExampleExperimentTests.CopyDirectory(Path.Combine(ExampleExperimentTests.RepositoryExperiments(), Example), Path.Combine(host.StorageRoot, Example));
         var sim = await host.CreatePausedAsync(Example);
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
@@ -168,7 +168,7 @@ public sealed class StepProfilingTests(PythonFixture python)
     [Fact]
     public async Task ProfiledSimulation_WithAClientOfItsOwn_TimesRunLoopOnly()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithConfig(timeout: 0.2).Build();
         var result = await host.Manager.CreateAsync(new SimulationRequest("exp") { Profile = true });
         var sim = result.Simulation!;
@@ -205,7 +205,7 @@ public sealed class StepProfilingTests(PythonFixture python)
     [Fact]
     public async Task AScriptThatReachesItsRing_CannotWriteOutsideIt_AndTheNextProfileIsWhole()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithConfig(timeout: 0.2).WithScript("""
             stamp = next(c.cell_contents for c in nrp.run_loop.__closure__ if getattr(c.cell_contents, "__name__", "") == "stamp")
             nrp.run_loop()
@@ -271,7 +271,7 @@ public sealed class StepProfilingTests(PythonFixture python)
     [Fact]
     public async Task TimeSpentPaused_IsNotCountedAsTheHostsPart()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithConfig(timeout: 100_000).WithFakeClient("step_seconds", 0.001).Build();
         var sim = (await host.Manager.CreateAsync(new SimulationRequest("exp") { Profile = true })).Simulation!;
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
@@ -294,7 +294,7 @@ public sealed class StepProfilingTests(PythonFixture python)
     [InlineData("{}")]
     public async Task Create_WithAProfileThatIsNotABoolean_Is400(string value)
     {
-        await using var api = await ApiHost.StartAsync(python);
+        await using var api = await ApiHost.StartAsync();
         using var response = await api.Client.PostAsync("/simulation",
             new StringContent("{\"experimentID\":\"exp\",\"profile\":" + value + "}", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -306,7 +306,7 @@ public sealed class StepProfilingTests(PythonFixture python)
     [Fact]
     public async Task Profile_OfAnUnknownSimulation_Is404NotFound_AndIsInTheOpenApiDocument()
     {
-        await using var api = await ApiHost.StartAsync(python);
+        await using var api = await ApiHost.StartAsync();
         using var response = await api.Client.GetAsync("/simulation/42/profile");
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("The simulation with the given ID was not found",
@@ -321,7 +321,7 @@ public sealed class StepProfilingTests(PythonFixture python)
     public async Task Profile_FollowsTheViewRulesOfTheSimulation_401WithoutAToken_403ForAnUnsharedUser()
     {
         var directory = new TestUserDirectory().WithUser("alice-token", "alice", "exp").WithUser("eve-token", "eve");
-        await using var api = await ApiHost.StartAsync(python, null,
+        await using var api = await ApiHost.StartAsync(null,
             s => Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<global::NrpHost.Storage.IUserDirectory>(s, directory));
         api.LongExperiment().Build();
         var response = await api.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"exp","profile":true}""", "alice-token");
@@ -335,9 +335,9 @@ public sealed class StepProfilingTests(PythonFixture python)
         Assert.Equal("us", allowed.Json.GetProperty("unit").GetString());
     }
 
-    private async Task<ApiHost> StartEmbeddedApiAsync()
+    private static async Task<ApiHost> StartEmbeddedApiAsync()
     {
-        var api = await ApiHost.StartAsync(python, s =>
+        var api = await ApiHost.StartAsync(s =>
         {
             s["NrpHost:NrpCore:Mode"] = "Embedded";
             s["NrpHost:NrpCore:Client"] = "nrp_client:NrpCore";

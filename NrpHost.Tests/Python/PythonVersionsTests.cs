@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using NrpHost.Tests.Infrastructure;
 
 namespace NrpHost.Tests.Python;
 
@@ -58,32 +59,24 @@ public sealed class PythonVersionsTests
         try
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-            JsonElement? python = null;
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (DateTime.UtcNow < deadline && !process.HasExited)
-            {
-                try
+            var python = (JsonElement?)(await Eventually.ValueAsync(
+                async () =>
                 {
-                    using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/health"));
-                    using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-                    var state = body.RootElement.GetProperty("python");
-                    if (state.GetProperty("state").GetString() is "ready" or "unavailable")
+                    Assert.False(process.HasExited, "the API exited; output:\n" + output);
+                    try
                     {
-                        python = state.Clone();
-                        break;
+                        using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/health"));
+                        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                        var state = body.RootElement.GetProperty("python");
+                        return state.GetProperty("state").GetString() is "ready" or "unavailable" ? (object)state.Clone() : null;
                     }
-                }
-                catch (HttpRequestException)
-                {
-                }
-                catch (TaskCanceledException)
-                {
-                }
-
-                await Task.Delay(100);
-            }
-
-            Assert.True(python is not null, "no health report; output:\n" + output);
+                    catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                    {
+                        return null; // not listening yet
+                    }
+                },
+                () => "no health report; output:\n" + output,
+                TimeSpan.FromSeconds(60)));
             var minor = Path.GetFileName(library)["libpython3.".Length..].Split('.')[0];
             if (minor == "10")
             {

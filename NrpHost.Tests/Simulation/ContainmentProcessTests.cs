@@ -38,7 +38,7 @@ public sealed class ContainmentProcessTests
             var log = Path.Combine(directory, "simulation_0.log");
 
             // The log is written through at least every 200 ms, so what was printed is on disk before the crash.
-            await WaitUntilAsync(() => File.Exists(log) && File.ReadAllText(log).Contains(marker, StringComparison.Ordinal), first.Output);
+            await Eventually.TrueAsync(() => File.Exists(log) && File.ReadAllText(log).Contains(marker, StringComparison.Ordinal), () => first.Output);
             await first.KillAsync();
         }
 
@@ -46,7 +46,7 @@ public sealed class ContainmentProcessTests
         Assert.True(File.Exists(leftover + ".json"));
 
         await using var second = await ApiProcess.StartAsync(settings);
-        await WaitUntilAsync(() => !Directory.Exists(leftover), second.Output);
+        await Eventually.TrueAsync(() => !Directory.Exists(leftover), () => second.Output);
 
         var archive = Assert.Single(Directory.GetFiles(Path.Combine(experiments, "exp"), "*_simulation_0_*.log.zip"));
         using (var zip = ZipFile.OpenRead(archive))
@@ -107,14 +107,4 @@ public sealed class ContainmentProcessTests
     private static int Code(JsonElement seen, string step) => seen.GetProperty(step).GetProperty("code").GetInt32();
 
     private static JsonElement Body(JsonElement seen, string step) => JsonDocument.Parse(seen.GetProperty(step).GetProperty("body").GetString()!).RootElement.Clone();
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string context)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "not reached; host output:\n" + context);
-            await Task.Delay(50);
-        }
-    }
 }

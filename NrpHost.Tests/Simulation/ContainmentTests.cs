@@ -20,7 +20,7 @@ public sealed class ContainmentTests(PythonFixture python)
     public async Task LogArchive_OfHostileLogFiles_NeverHangs_NeverReadsOutside_AndKeepsTheSimulationLog()
     {
         const long cap = 1024 * 1024;
-        await using var host = new CoreHost(python, configure: s => s["NrpHost:Simulation:MaxLogFileBytes"] = cap.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await using var host = new CoreHost(configure: s => s["NrpHost:Simulation:MaxLogFileBytes"] = cap.ToString(System.Globalization.CultureInfo.InvariantCulture));
         host.Experiment().WithConfig(timeout: 1000).WithScript(
             """
             import os
@@ -82,7 +82,7 @@ public sealed class ContainmentTests(PythonFixture python)
     [Fact]
     public async Task LogArchive_NeverReplacesAnArchiveOfTheSameName()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().Build();
         var sim = await host.CreatePausedAsync();
         var now = DateTimeOffset.Now;
@@ -144,7 +144,7 @@ public sealed class ContainmentTests(PythonFixture python)
     [Fact]
     public async Task AScriptThatPoisonsTheInterpreter_LeavesNothingBehindForTheNextSimulation()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         var hostDirectory = Directory.GetCurrentDirectory();
         host.Experiment("poison").WithScript(
             """
@@ -203,7 +203,7 @@ public sealed class ContainmentTests(PythonFixture python)
     [MemberData(nameof(ProcessEndingCalls))]
     public async Task ACallThatWouldEndTheHost_EndsOnlyTheSimulation_WithARuntimeErrorAtItsLine(string script, string message)
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithScript("print('before')\n" + script + "print('never')\n").Build();
         var errors = new ConcurrentQueue<SimulationError>();
         host.Manager.RuntimeError += (_, e) => errors.Enqueue(e.Error);
@@ -224,7 +224,7 @@ public sealed class ContainmentTests(PythonFixture python)
     [Fact]
     public async Task ChildProcessesAScriptStarted_AreEndedAtStop_EvenOneThatIgnoresSigterm()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         var pids = Path.Combine(host.Scratch, "pids.txt");
         host.Experiment().WithConfig(timeout: 1000).WithScript(
             $$"""
@@ -254,7 +254,7 @@ public sealed class ContainmentTests(PythonFixture python)
     [Fact]
     public async Task AThreadThatOutlivesItsSimulation_NeverBlocksTheStop_IsNamed_AndTheHostIsDegradedWhileItRuns()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         var release = Path.Combine(host.Scratch, "release");
         host.Experiment().WithConfig(timeout: 1000).WithScript(
             $$"""
@@ -282,22 +282,19 @@ public sealed class ContainmentTests(PythonFixture python)
         Assert.Equal("True", PythonEval("import threading; result = all(t.daemon for t in threading.enumerate() if t.name == 'lingering-worker')"));
 
         File.WriteAllText(release, string.Empty);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while ((await health.CheckHealthAsync(new())).Status != Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the thread did not end");
-            await Task.Delay(20);
-        }
+        await Eventually.TrueAsync(
+            async () => (await health.CheckHealthAsync(new())).Status == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy,
+            () => "the thread did not end");
     }
 
     [Fact]
     public async Task PrintSpam_IsBoundedOnDisk_AndRateLimitedToTheLogger_WithWhatWasDroppedCounted()
     {
         const long cap = 256 * 1024;
-        await using var host = new CoreHost(python, configure: s => s["NrpHost:Simulation:MaxLogFileBytes"] = cap.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await using var host = new CoreHost(configure: s => s["NrpHost:Simulation:MaxLogFileBytes"] = cap.ToString(System.Globalization.CultureInfo.InvariantCulture));
         host.Experiment().WithScript("for i in range(200000):\n    print('spam', i, 'x' * 40)\nnrp.run_loop()\n").Build();
         var sim = await host.CreatePausedAsync();
-        var mark = python.Logs.Mark;
+        var mark = host.Logs.Mark;
         var directory = ((SimulationManager)host.Manager).DirectoryOf(sim.Id)!;
 
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
@@ -305,7 +302,7 @@ public sealed class ContainmentTests(PythonFixture python)
 
         Assert.InRange(new FileInfo(Path.Combine(directory, "simulation_0.log")).Length, cap, cap + 1024);
         await host.WaitForLogAsync(sim.Id, e => e.Message.Contains("lines of output were not forwarded to the log", StringComparison.Ordinal));
-        var forwarded = python.Logs.Since(mark).Count(e => e.Category == $"NrpHost.Simulation.{sim.Id}" && e.Message.StartsWith("spam", StringComparison.Ordinal));
+        var forwarded = host.Logs.Since(mark).Count(e => e.Category == $"NrpHost.Simulation.{sim.Id}" && e.Message.StartsWith("spam", StringComparison.Ordinal));
         Assert.InRange(forwarded, 1, 100_000);
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Stopped);
         await NextSimulationRunsAsync(host);
@@ -314,7 +311,7 @@ public sealed class ContainmentTests(PythonFixture python)
     [Fact]
     public async Task FinishedSimulations_AreRetainedUpToTheBound_OldestDroppedFirst()
     {
-        await using var host = new CoreHost(python, configure: s => s["NrpHost:Simulation:RetainFinished"] = "2");
+        await using var host = new CoreHost(configure: s => s["NrpHost:Simulation:RetainFinished"] = "2");
         host.Experiment().Build();
 
         for (var i = 0; i < 4; i++)
@@ -333,7 +330,7 @@ public sealed class ContainmentTests(PythonFixture python)
     [Fact]
     public async Task AMissingEngineFile_IsNamed_AndNoHostPathIsInTheMessages()
     {
-        await using var host = new CoreHost(python, fakeClient: false);
+        await using var host = new CoreHost(fakeClient: false);
         host.Experiment().WithConfig(raw: """{"SimulationTimeout": 1, "EngineConfigs": [{"EngineType": "python_json", "EngineName": "python_1", "PythonFileName": "missing_engine.py"}]}""").Build();
         var errors = new ConcurrentQueue<SimulationError>();
         host.Manager.RuntimeError += (_, e) => errors.Enqueue(e.Error);

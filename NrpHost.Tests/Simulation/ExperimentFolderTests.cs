@@ -10,7 +10,7 @@ namespace NrpHost.Tests.Simulation;
 /// construction until its shutdown has finished; and what engines print at shutdown lands in the simulation log.
 /// </summary>
 [Collection(PythonCollection.Name)]
-public sealed class ExperimentFolderTests(PythonFixture python)
+public sealed class ExperimentFolderTests
 {
     private const string Engine =
         """
@@ -60,7 +60,7 @@ public sealed class ExperimentFolderTests(PythonFixture python)
     [Fact]
     public async Task RelativePaths_WorkInEngineImportInitializeAndShutdown_TfImport_StatusFunctionAndScript()
     {
-        await using var host = new CoreHost(python, fakeClient: false);
+        await using var host = new CoreHost(fakeClient: false);
         var hostDirectory = Directory.GetCurrentDirectory();
         host.Experiment()
             .WithConfig(raw: """

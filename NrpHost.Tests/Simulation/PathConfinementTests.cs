@@ -4,7 +4,7 @@ using NrpHost.Tests.Infrastructure;
 namespace NrpHost.Tests.Simulation;
 
 [Collection(PythonCollection.Name)]
-public sealed class PathConfinementTests(PythonFixture python)
+public sealed class PathConfinementTests
 {
     [Theory]
     [InlineData("../main_script.py")]
@@ -14,7 +14,7 @@ public sealed class PathConfinementTests(PythonFixture python)
     [InlineData("")]
     public async Task Create_WithAScriptOrConfigOutsideTheExperiment_IsRefusedBeforeAnythingIsWritten(string name)
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().Build();
 
         var script = await host.Manager.CreateAsync(new SimulationRequest("exp") { MainScript = name });
@@ -32,7 +32,7 @@ public sealed class PathConfinementTests(PythonFixture python)
     [InlineData("..")]
     public async Task Create_WithAnExperimentIdThatIsNotOneFolder_IsRefusedWithoutWritingAnything(string experimentId)
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().Build();
 
         var result = await host.Manager.CreateAsync(new SimulationRequest(experimentId));
@@ -46,7 +46,7 @@ public sealed class PathConfinementTests(PythonFixture python)
     [Fact]
     public async Task Create_ForAnUnknownExperiment_FailsAsNotFound_AndLeavesNoEntry()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
 
         var result = await host.Manager.CreateAsync(new SimulationRequest("nope"));
 
@@ -60,7 +60,7 @@ public sealed class PathConfinementTests(PythonFixture python)
     [Fact]
     public async Task Staging_SkipsLinksAndTopLevelLogs()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         var outside = Path.Combine(host.Scratch, "secret.txt");
         File.WriteAllText(outside, "secret");
         var output = Path.Combine(host.Scratch, "seen.txt");

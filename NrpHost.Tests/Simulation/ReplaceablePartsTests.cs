@@ -7,13 +7,13 @@ namespace NrpHost.Tests.Simulation;
 
 /// <summary>The simulation manager works with what the container gives it, so an application can replace a part.</summary>
 [Collection(PythonCollection.Name)]
-public sealed class ReplaceablePartsTests(PythonFixture python)
+public sealed class ReplaceablePartsTests
 {
     [Fact]
     public async Task AReplacedPythonRuntime_IsTheOneTheManagerAsks()
     {
         var replaced = new UnavailablePython("this host has no Python for simulations (replaced in a test)");
-        await using var host = new CoreHost(python, services: b => b.Services.AddSingleton<IPythonRuntime>(replaced));
+        await using var host = new CoreHost(services: b => b.Services.AddSingleton<IPythonRuntime>(replaced));
         host.Experiment().Build();
 
         var created = await host.Manager.CreateAsync(new SimulationRequest("exp"));

@@ -5,7 +5,7 @@ using NrpHost.Tests.Infrastructure;
 namespace NrpHost.Tests.Simulation;
 
 [Collection(PythonCollection.Name)]
-public sealed class ScriptErrorTests(PythonFixture python)
+public sealed class ScriptErrorTests
 {
     private static async Task<(SimulationSnapshot Final, List<SimulationError> Errors)> RunToEnd(CoreHost host)
     {
@@ -25,7 +25,7 @@ public sealed class ScriptErrorTests(PythonFixture python)
     [Fact]
     public async Task SyntaxError_IsACompileErrorAtLoad_AndTheSimulationFails()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithScript("x = 1\nif x\n    pass\n").Build();
 
         var result = await host.Manager.CreateAsync(new SimulationRequest("exp"));
@@ -40,7 +40,7 @@ public sealed class ScriptErrorTests(PythonFixture python)
     [Fact]
     public async Task SyntaxError_Report_HasLineOffsetAndText()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithScript("x = 1\nif x\n    pass\n").Build();
 
         var (_, errors) = await RunToEnd(host);
@@ -57,7 +57,7 @@ public sealed class ScriptErrorTests(PythonFixture python)
     [Fact]
     public async Task MissingMainScript_IsALoadingError()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().Build();
         File.Delete(Path.Combine(host.StorageRoot, "exp", "main_script.py"));
 
@@ -72,7 +72,7 @@ public sealed class ScriptErrorTests(PythonFixture python)
     [Fact]
     public async Task ClientInitialisationFailure_IsALoadingError_AndNothingIsLeft()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithFakeClient("fail_initialize", "engine would not start").Build();
 
         var (final, errors) = await RunToEnd(host);
@@ -87,7 +87,7 @@ public sealed class ScriptErrorTests(PythonFixture python)
     [Fact]
     public async Task BrokenConfiguration_FailsWithAClearMessage()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithConfig(raw: "{ not json").Build();
 
         var (final, errors) = await RunToEnd(host);
@@ -101,7 +101,7 @@ public sealed class ScriptErrorTests(PythonFixture python)
     [InlineData("nrp.run_loop()\nx = None\nx.missing\n", "AttributeError", 3)]
     public async Task NameAndAttributeErrors_AreCompileErrorsWithTheLine(string script, string kind, int line)
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithScript(script).Build();
 
         var (final, errors) = await RunToEnd(host);
@@ -117,7 +117,7 @@ public sealed class ScriptErrorTests(PythonFixture python)
     [Fact]
     public async Task OtherExceptions_AreRuntimeErrors_FromTheInnermostExperimentFrame()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment()
             .WithFile("helpers.py", "def explode():\n    raise ValueError('bad value')\n")
             .WithScript("import helpers\nnrp.run_loop()\nhelpers.explode()\n").Build();
@@ -136,7 +136,7 @@ public sealed class ScriptErrorTests(PythonFixture python)
     [Fact]
     public async Task ClientFailureDuringRunLoop_IsARuntimeError_AndTimeIsStillCounted()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithConfig(timeout: 100).WithFakeClient("fail_at_step", 5).WithScript(ExperimentBuilder.LoopScript).Build();
 
         var (final, errors) = await RunToEnd(host);
@@ -152,7 +152,7 @@ public sealed class ScriptErrorTests(PythonFixture python)
     [Fact]
     public async Task UncaughtTimeout_IsASimTimeoutError()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithConfig(timeout: 0.05).WithScript("while True:\n    nrp.run_loop()\n").Build();
 
         var (final, errors) = await RunToEnd(host);
@@ -167,7 +167,7 @@ public sealed class ScriptErrorTests(PythonFixture python)
     [Fact]
     public async Task MissingTimeout_DefaultsToZero_SoTheFirstRunLoopTimesOut()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithConfig(raw: """{"SimulationTimestep": 0.01, "EngineConfigs": []}""").WithScript("nrp.run_loop()\n").Build();
 
         var (final, errors) = await RunToEnd(host);
@@ -179,7 +179,7 @@ public sealed class ScriptErrorTests(PythonFixture python)
     [Fact]
     public async Task SysExitWithNonZeroCode_IsReportedAndTheHostKeepsServing()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithScript("import sys\nsys.exit(3)\n").Build();
 
         var (final, errors) = await RunToEnd(host);

@@ -6,13 +6,13 @@ using NrpHost.Tests.Infrastructure;
 namespace NrpHost.Tests.Simulation;
 
 [Collection(PythonCollection.Name)]
-public sealed class SimulationClockTests(PythonFixture python)
+public sealed class SimulationClockTests
 {
     [Fact]
     public async Task RealTime_CountsOnlyTheTimeSpentStarted()
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-01-01T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
-        await using var host = new CoreHost(python, services: b => b.Services.AddSingleton<TimeProvider>(time));
+        await using var host = new CoreHost(services: b => b.Services.AddSingleton<TimeProvider>(time));
         host.Experiment().WithConfig(timeout: 1000).Build();
         var sim = await host.CreatePausedAsync();
         time.Advance(TimeSpan.FromSeconds(30)); // paused, never started: not counted
@@ -42,7 +42,7 @@ public sealed class SimulationClockTests(PythonFixture python)
     [Fact]
     public async Task Iterations_OfAFailingRunLoop_AreNotCounted()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithConfig(timeout: 100).WithFakeClient("fail_at_step", 7)
             .WithScript("for _ in range(20):\n    try:\n        nrp.run_loop()\n    except RuntimeError:\n        pass\n").Build();
         var sim = await host.CreatePausedAsync();

@@ -11,7 +11,7 @@ namespace NrpHost.Tests.Simulation;
 /// files are never opened, an exception of any type in any phase ends in failed, and the next simulation runs.
 /// </summary>
 [Collection(PythonCollection.Name)]
-public sealed class SimulationDeadlineTests(PythonFixture python)
+public sealed class SimulationDeadlineTests
 {
     private const string StuckShutdownEngine =
         """
@@ -38,7 +38,7 @@ public sealed class SimulationDeadlineTests(PythonFixture python)
     public async Task Stop_WhenAnEngineShutdownNeverReturns_FailsNamingTheEngineWithinTheDeadline_AndTheNextCreateWorks()
     {
         const int deadlineSeconds = 2;
-        await using var host = new CoreHost(python, fakeClient: false,
+        await using var host = new CoreHost(fakeClient: false,
             configure: s => s["NrpHost:Simulation:ShutdownTimeoutSeconds"] = deadlineSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
         host.Experiment("stuck").WithConfig(raw: OneEngineConfig("stuck_engine", "stuck.py")).WithFile("stuck.py", StuckShutdownEngine).Build();
         host.Experiment("fine").WithConfig(raw: OneEngineConfig("fine_engine", "fine.py"))
@@ -63,13 +63,13 @@ public sealed class SimulationDeadlineTests(PythonFixture python)
     [Fact]
     public async Task Create_WithAFifoAndLinksInTheExperiment_SkipsThemWithoutOpening_AndTheNextCreateWorks()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         var experiment = host.Experiment().Build();
         await MakeFifoAsync(Path.Combine(experiment.Directory, "data.fifo"));
         Directory.CreateDirectory(Path.Combine(experiment.Directory, "assets"));
         await MakeFifoAsync(Path.Combine(experiment.Directory, "assets", "nested.fifo"));
         File.CreateSymbolicLink(Path.Combine(experiment.Directory, "passwd.txt"), "/etc/passwd");
-        var mark = python.Logs.Mark;
+        var mark = host.Logs.Mark;
 
         var created = await host.Manager.CreateAsync(new SimulationRequest("exp")).WaitAsync(TimeSpan.FromSeconds(10));
 
@@ -79,9 +79,9 @@ public sealed class SimulationDeadlineTests(PythonFixture python)
         Assert.False(File.Exists(Path.Combine(staged, "assets", "nested.fifo")));
         Assert.False(File.Exists(Path.Combine(staged, "passwd.txt")));
         Assert.True(File.Exists(Path.Combine(staged, "main_script.py")));
-        await python.Logs.WaitForAsync(e => e.Message == "Staging skipped exp/data.fifo: it is not a regular file", since: mark);
-        await python.Logs.WaitForAsync(e => e.Message == "Staging skipped exp/assets/nested.fifo: it is not a regular file", since: mark);
-        await python.Logs.WaitForAsync(e => e.Message == "Staging skipped exp/passwd.txt: it is a symbolic link", since: mark);
+        await host.Logs.WaitForAsync(e => e.Message == "Staging skipped exp/data.fifo: it is not a regular file", since: mark);
+        await host.Logs.WaitForAsync(e => e.Message == "Staging skipped exp/assets/nested.fifo: it is not a regular file", since: mark);
+        await host.Logs.WaitForAsync(e => e.Message == "Staging skipped exp/passwd.txt: it is a symbolic link", since: mark);
 
         await host.Manager.RequestStateAsync(created.Simulation.Id, SimulationState.Stopped);
         await host.CreatePausedAsync();
@@ -90,7 +90,7 @@ public sealed class SimulationDeadlineTests(PythonFixture python)
     [Fact]
     public async Task Stop_WhileTheClientInitialises_EndsTheSimulation_AndTheNextCreateWorks()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         var journal = Path.Combine(host.Scratch, "journal.jsonl");
         host.Experiment("slow").WithFakeClient("initialize_seconds", 3).WithFakeClient("journal", journal).Build();
         host.Experiment().Build();
@@ -118,7 +118,7 @@ public sealed class SimulationDeadlineTests(PythonFixture python)
     {
         var phase = Enum.Parse<SimulationPhase>(phaseName);
         var fired = 0;
-        await using var host = new CoreHost(python, services: b => b.Services.AddSingleton(new SimulationFaultInjection(p =>
+        await using var host = new CoreHost(services: b => b.Services.AddSingleton(new SimulationFaultInjection(p =>
         {
             if (p == phase && Interlocked.Exchange(ref fired, 1) == 0)
             {
@@ -164,7 +164,7 @@ public sealed class SimulationDeadlineTests(PythonFixture python)
     [Fact]
     public async Task StoppingRunawayScriptsRepeatedly_AlwaysGivesTheInterpreterBackClean()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithConfig(timeout: 1000)
             .WithScript("import sys\nopen('running.marker', 'w').close()\nwhile True:\n    sys.path.append('/nowhere')\n    sys.path.pop()\n").Build();
         var hostDirectory = Directory.GetCurrentDirectory();
@@ -186,7 +186,7 @@ public sealed class SimulationDeadlineTests(PythonFixture python)
     [Fact]
     public async Task AScriptThreadThatOutlivesItsScript_FindsTheControlBlockReleased_NotFreedUnderIt()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         var report = Path.Combine(host.Scratch, "stray.txt");
         host.Experiment().WithConfig(timeout: 1000).WithScript(
             $$"""

@@ -6,12 +6,12 @@ using NrpHost.Tests.Infrastructure;
 namespace NrpHost.Tests.Simulation;
 
 [Collection(PythonCollection.Name)]
-public sealed class SimulationMetricsTests(PythonFixture python)
+public sealed class SimulationMetricsTests
 {
     [Fact]
     public async Task Metrics_ReportStepsActiveSimulationsAndStateChanges()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithConfig(timeout: 1000).Build();
         var values = new Dictionary<string, long>();
         using var listener = new MeterListener();

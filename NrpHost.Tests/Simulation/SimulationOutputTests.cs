@@ -7,14 +7,14 @@ namespace NrpHost.Tests.Simulation;
 
 /// <summary><see cref="ISimulationManager.Output"/>: what a simulation's script prints or logs, as events.</summary>
 [Collection(PythonCollection.Name)]
-public sealed class SimulationOutputTests(PythonFixture python)
+public sealed class SimulationOutputTests
 {
     [Theory]
     [InlineData("InProcess")]
     [InlineData("Process")]
     public async Task Output_CarriesTheScriptsPrintsAndLogRecords_InOrder_WithTheirLevels_BeforeTheFinalState(string isolation)
     {
-        await using var host = new CoreHost(python, configure: s => s["NrpHost:Simulation:Isolation"] = isolation);
+        await using var host = new CoreHost(configure: s => s["NrpHost:Simulation:Isolation"] = isolation);
         host.Experiment().WithConfig(timeout: 100_000).WithScript("""
             import logging, sys, threading
             print("first")
@@ -57,7 +57,7 @@ public sealed class SimulationOutputTests(PythonFixture python)
     [InlineData("Process")]
     public async Task ARuntimeError_ReachesSubscribersAfterEveryLinePrintedBeforeIt(string isolation)
     {
-        await using var host = new CoreHost(python, configure: s => s["NrpHost:Simulation:Isolation"] = isolation);
+        await using var host = new CoreHost(configure: s => s["NrpHost:Simulation:Isolation"] = isolation);
         host.Experiment().WithConfig(timeout: 100_000).WithScript("""
             import time
             for i in range(1000):
@@ -88,7 +88,7 @@ public sealed class SimulationOutputTests(PythonFixture python)
     [InlineData("Process")]
     public async Task Output_ATracebackIsOneRecord_ForAnUncaughtError_ALoggedException_AndAThreadThatDies(string isolation)
     {
-        await using var host = new CoreHost(python, configure: s => s["NrpHost:Simulation:Isolation"] = isolation);
+        await using var host = new CoreHost(configure: s => s["NrpHost:Simulation:Isolation"] = isolation);
         host.Experiment().WithConfig(timeout: 100_000).WithScript("""
             import logging, threading
             def inner():
@@ -137,7 +137,7 @@ public sealed class SimulationOutputTests(PythonFixture python)
     [Fact]
     public async Task Output_ASubscriberThatThrows_DoesNotHurtTheSimulationOrOtherSubscribers()
     {
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment().WithConfig(timeout: 100_000).WithScript("print('hello')").Build();
         var seen = new ConcurrentQueue<string>();
         host.Manager.Output += (_, _) => throw new InvalidOperationException("a broken subscriber");

@@ -4,15 +4,13 @@ using NrpHost.Tests.Messaging;
 
 namespace NrpHost.Tests.Simulation;
 
-[Collection(PythonCollection.Name)]
-public sealed class SimulationShutdownServiceTests(PythonFixture python)
+public sealed class SimulationShutdownServiceTests
 {
     [Fact]
     public async Task HostShutdown_StopsRunningSimulationsBeforeTheBrokerGoes_SoTheFinalStateIsPublished()
     {
         var port = FreePort.Next();
-        var mark = python.Logs.Mark;
-        var host = await ApiHost.StartAsync(python, settings: s => s["NrpHost:Mqtt:EmbeddedPort"] = port.ToString(CultureInfo.InvariantCulture));
+        var host = await ApiHost.StartAsync(settings: s => s["NrpHost:Mqtt:EmbeddedPort"] = port.ToString(CultureInfo.InvariantCulture));
         await using var frontend = await MqttRecorder.ConnectTcpAsync(port);
         host.LongExperiment().Build();
         await host.CreateAsync();
@@ -27,7 +25,7 @@ public sealed class SimulationShutdownServiceTests(PythonFixture python)
         }
         catch (TimeoutException ex)
         {
-            throw new TimeoutException(ex.Message + "\nhost log:\n" + string.Join('\n', python.Logs.Since(mark)), ex);
+            throw new TimeoutException(ex.Message + "\nhost log:\n" + string.Join('\n', host.Logs.Entries), ex);
         }
     }
 }

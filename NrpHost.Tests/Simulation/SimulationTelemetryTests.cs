@@ -8,7 +8,7 @@ using NrpHost.Tests.Infrastructure;
 namespace NrpHost.Tests.Simulation;
 
 [Collection(PythonCollection.Name)]
-public sealed class SimulationTelemetryTests(PythonFixture python)
+public sealed class SimulationTelemetryTests
 {
     [Fact]
     public async Task CreateStartPauseStop_EachMakeAnActivity_TaggedWithTheSimulationAndExperiment()
@@ -21,7 +21,7 @@ public sealed class SimulationTelemetryTests(PythonFixture python)
             ActivityStopped = activities.Enqueue,
         };
         ActivitySource.AddActivityListener(listener);
-        await using var host = new CoreHost(python);
+        await using var host = new CoreHost();
         host.Experiment("traced").WithConfig(timeout: 1000).WithFakeClient("step_seconds", 0.001).Build();
 
         var sim = await host.CreatePausedAsync("traced");

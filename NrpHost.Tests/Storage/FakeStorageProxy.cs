@@ -38,7 +38,7 @@ public sealed class FakeStorageProxy : IAsyncDisposable
         _behindHaproxy = behindHaproxy;
         Directory.CreateDirectory(Root);
         Users[Token] = User;
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory }); // not the process-wide current directory
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
@@ -62,6 +62,8 @@ public sealed class FakeStorageProxy : IAsyncDisposable
     public ConcurrentDictionary<string, object[]> ExtraEntries { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Every request, in arrival order.</summary>
+    private readonly Changes _requested = new();
+
     public ConcurrentQueue<ProxyRequest> Requests { get; } = new();
 
     /// <summary>Answers every request by hanging until the client gives up.</summary>
@@ -94,19 +96,8 @@ public sealed class FakeStorageProxy : IAsyncDisposable
         Requests.Where(r => r.Method == method && r.RawPath.StartsWith(pathPrefix, StringComparison.Ordinal)).ToArray();
 
     /// <summary>Waits until the proxy has seen at least <paramref name="count"/> requests.</summary>
-    public async Task WaitForRequestAsync(int count = 1)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (Requests.Count < count)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"the proxy saw {Requests.Count} requests, expected {count}");
-            }
-
-            await Task.Delay(5);
-        }
-    }
+    public Task WaitForRequestAsync(int count = 1) =>
+        _requested.WaitAsync(() => Requests.Count >= count, TimeSpan.FromSeconds(30), () => $"the proxy saw {Requests.Count} requests, expected {count}");
 
     private async Task HandleAsync(HttpContext context)
     {
@@ -121,6 +112,7 @@ public sealed class FakeStorageProxy : IAsyncDisposable
             context.Request.Headers.TryGetValue("context-id", out var ctx) ? ctx.ToString() : null,
             context.Request.ContentType);
         Requests.Enqueue(request);
+        _requested.Notify();
 
         if (HangAll)
         {

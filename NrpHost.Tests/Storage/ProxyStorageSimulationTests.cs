@@ -9,7 +9,7 @@ namespace NrpHost.Tests.Storage;
 /// with <c>NrpHost:Storage:ProxyUrl</c> stages from the proxy at creation and uploads the log archive at stop.
 /// </summary>
 [Collection(PythonCollection.Name)]
-public sealed class ProxyStorageSimulationTests(PythonFixture python) : IAsyncLifetime
+public sealed class ProxyStorageSimulationTests : IAsyncLifetime
 {
     private FakeStorageProxy _proxy = null!;
 
@@ -17,7 +17,7 @@ public sealed class ProxyStorageSimulationTests(PythonFixture python) : IAsyncLi
 
     public async Task DisposeAsync() => await _proxy.DisposeAsync();
 
-    private CoreHost Host(Action<Dictionary<string, string?>>? configure = null) => new(python, configure: s =>
+    private CoreHost Host(Action<Dictionary<string, string?>>? configure = null) => new(configure: s =>
     {
         s["NrpHost:Storage:ProxyUrl"] = _proxy.Url;
         s["NrpHost:Storage:RetryDelayMilliseconds"] = "10";
@@ -32,7 +32,7 @@ public sealed class ProxyStorageSimulationTests(PythonFixture python) : IAsyncLi
     {
         _proxy.Experiment().WithFile("assets/model.sdf", "<sdf/>").Build();
         await using var host = Host();
-        var mark = python.Logs.Mark;
+        var mark = host.Logs.Mark;
 
         var created = await host.Manager.CreateAsync(Request());
 
@@ -56,7 +56,7 @@ public sealed class ProxyStorageSimulationTests(PythonFixture python) : IAsyncLi
         }
 
         Assert.False(Directory.Exists(Path.Combine(host.WorkDirectory, "unsent-logs")));
-        Assert.DoesNotContain(python.Logs.Since(mark), e => e.Message.Contains(FakeStorageProxy.Token, StringComparison.Ordinal));
+        Assert.DoesNotContain(host.Logs.Since(mark), e => e.Message.Contains(FakeStorageProxy.Token, StringComparison.Ordinal));
     }
 
     [Fact]

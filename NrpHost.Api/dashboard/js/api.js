@@ -1,10 +1,24 @@
-// Calls to the NrpHost API (same origin). The Storage Proxy token, when one is needed, is kept in this tab's
-// sessionStorage and sent as `Authorization: Bearer <token>` on every call.
+// Calls to the NrpHost API (same origin). The token, when one is needed (the Storage Proxy's, the API token, or the
+// identity provider's), is kept in this tab's sessionStorage and sent as `Authorization: Bearer <token>` on every call.
 
 const TOKEN_KEY = "nrphost.token";
 
 export function token() {
   return sessionStorage.getItem(TOKEN_KEY) ?? "";
+}
+
+/** Takes a token given as `?token=` on the page's address (as NrpHost prints it at start), then removes it from there. */
+export function takeTokenFromAddress() {
+  const address = new URL(window.location.href);
+  const given = address.searchParams.get("token");
+  if (given === null) {
+    return;
+  }
+  if (given.trim()) {
+    setToken(given.trim());
+  }
+  address.searchParams.delete("token");
+  window.history.replaceState(null, "", address.pathname + address.search + address.hash);
 }
 
 export function setToken(value) {

@@ -16,6 +16,21 @@ const $ = (id) => document.getElementById(id);
 const simulations = new Map();
 let selected = null;
 let needsToken = false;
+
+// Which token the page asks for, from /dashboard/settings.json: "proxy", "token", "oidc" or "none".
+let tokenKind = "proxy";
+const TOKEN_KINDS = {
+  proxy: { label: "Storage Proxy token", source: "This NrpHost uses the NRP Storage Proxy." },
+  token: { label: "API token", source: "This NrpHost needs its API token (printed when it started, or its NrpHost:Api:Token)." },
+  oidc: { label: "Access token", source: "This NrpHost needs an access token of its identity provider." },
+};
+
+function describeToken() {
+  const kind = TOKEN_KINDS[tokenKind] ?? TOKEN_KINDS.token;
+  $("token-label").textContent = kind.label;
+  $("token-source").textContent = kind.source;
+  return kind;
+}
 const chart = new RateChart($("rate-chart"), $("rate-caption"));
 
 function record(id) {
@@ -55,8 +70,11 @@ function showTokenForm(message) {
 }
 
 async function handleFailure(error, what) {
-  if (error instanceof api.ApiError && error.status === 401 && !api.token()) {
-    showTokenForm(`${what}: this NrpHost uses the NRP Storage Proxy, enter your token.`);
+  if (error instanceof api.ApiError && error.status === 401) {
+    const kind = describeToken();
+    showTokenForm(api.token()
+      ? `${what}: the ${kind.label.toLowerCase()} was refused (${error.message}) Enter another one.`
+      : `${what}: ${kind.source} Please enter your token.`);
     $("token").focus();
     return;
   }
@@ -471,17 +489,22 @@ async function refreshAll() {
   for (const entry of simulations.values()) {
     entry.refused = false;
   }
-  // With the Storage Proxy, nothing is asked of it before there is a token.
-  const experiments = needsToken && !api.token() ? Promise.resolve() : loadExperiments();
-  await Promise.all([experiments, loadSimulations()]);
+  // Before there is a token, nothing that needs one is asked for (with the Storage Proxy, anyone may list simulations).
+  const locked = needsToken && !api.token();
+  const experiments = locked ? Promise.resolve() : loadExperiments();
+  const listed = locked && tokenKind !== "proxy" ? Promise.resolve() : loadSimulations();
+  await Promise.all([experiments, listed]);
 }
 
 async function start() {
+  api.takeTokenFromAddress();
   try {
     const [version, settings] = await Promise.all([api.version(), api.settings()]);
     $("version").textContent = version.hbp_nrp_backend;
+    tokenKind = settings.auth ?? (settings.tokenRequired ? "proxy" : "none");
     if (settings.tokenRequired) {
-      showTokenForm(api.token() ? "" : "This NrpHost uses the NRP Storage Proxy: enter your token to see and launch experiments.");
+      const kind = describeToken();
+      showTokenForm(api.token() ? "" : `${kind.source} To see and launch experiments, enter your token.`);
     }
   } catch (error) {
     await handleFailure(error, "NrpHost could not be asked for its settings");
