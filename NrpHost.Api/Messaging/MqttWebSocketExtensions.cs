@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using MQTTnet.AspNetCore;
 using MQTTnet.Server;
 using NrpHost.Api.Contracts;
+using NrpHost.Api.Security;
 using NrpHost.DependencyInjection;
 using NrpHost.Messaging;
 
@@ -27,6 +28,8 @@ internal static class MqttWebSocketExtensions
             sp.GetRequiredService<IOptions<MqttOptions>>().Value.EmbeddedMaxPacketBytes, sp.GetRequiredService<ILogger<EmbeddedMqttBroker>>()));
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IMqttServerAdapter, GuardedWebSocketServerAdapter>(
             sp => sp.GetRequiredService<GuardedWebSocketServerAdapter>()));
+        builder.Services.TryAddSingleton<WebSocketCredentials>();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IMqttConnectionCheck, WebSocketCredentials>(sp => sp.GetRequiredService<WebSocketCredentials>()));
         return builder;
     }
 
@@ -39,6 +42,7 @@ internal static class MqttWebSocketExtensions
         }
 
         var adapter = app.Services.GetRequiredService<GuardedWebSocketServerAdapter>();
+        var credentials = app.Services.GetRequiredService<WebSocketCredentials>();
         app.UseWebSockets();
         app.Use(async (context, next) =>
         {
@@ -64,6 +68,7 @@ internal static class MqttWebSocketExtensions
             var subProtocol = MqttSubProtocolSelector.SelectSubProtocol(context.Request);
             using var webSocket = await context.WebSockets.AcceptWebSocketAsync(subProtocol);
             var remote = new IPEndPoint(context.Connection.RemoteIpAddress ?? IPAddress.None, context.Connection.RemotePort);
+            using var password = context.Items.ContainsKey(AccessGate.CredentialsInConnectItem) ? credentials.RequireFrom(remote) : null;
             await adapter.RunAsync(webSocket, remote, context.Request.IsHttps);
         });
         return app;

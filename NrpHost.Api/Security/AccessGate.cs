@@ -10,16 +10,28 @@ namespace NrpHost.Api.Security;
 /// Lets a request in only with what <see cref="ApiAccess"/> requires: the API token, or a valid token of the OpenID
 /// Connect issuer. Open to all: <c>GET /health</c>, <c>GET /version</c> and the dashboard's page and files (they hold no
 /// data; the page asks for the token). The token is <c>Authorization: Bearer &lt;token&gt;</c>, or <c>?access_token=</c>
-/// on the events stream and on WebSocket upgrades, which browsers cannot give a header. A refusal is 401 with the NRP
-/// error body and <c>WWW-Authenticate: Bearer</c>; neither the token nor the query string is logged.
+/// on the events stream and on WebSocket upgrades, which browsers cannot give a header. An MQTT WebSocket upgrade that
+/// carries no token at all is let through to present it as its MQTT password (<see cref="WebSocketCredentials"/>). A
+/// refusal is 401 with the NRP error body and <c>WWW-Authenticate: Bearer</c>; neither the token nor the query string is
+/// logged.
 /// </summary>
 internal sealed class AccessGate(RequestDelegate next, ApiAccess access, ILogger<AccessGate> logger)
 {
+    /// <summary>The request item that marks an MQTT WebSocket upgrade whose client must give the token as its MQTT password.</summary>
+    public const string CredentialsInConnectItem = "nrphost.mqtt.credentials-in-connect";
+
     public async Task InvokeAsync(HttpContext context)
     {
         var mode = access.Mode;
         if (mode is AccessMode.Open or AccessMode.StorageProxy || IsOpenToAll(context.Request))
         {
+            await next(context);
+            return;
+        }
+
+        if (IsMqttUpgrade(context.Request) && PresentedToken(context.Request) is null)
+        {
+            context.Items[CredentialsInConnectItem] = true;
             await next(context);
             return;
         }
@@ -60,6 +72,10 @@ internal sealed class AccessGate(RequestDelegate next, ApiAccess access, ILogger
             || path.StartsWithSegments(DashboardEndpoints.AssetsPath)
             || ((path == "/" || !path.HasValue) && !IsWebSocketUpgrade(request));
     }
+
+    /// <summary>Whether the request is a WebSocket upgrade to the MQTT endpoint (at <c>/</c> or <c>/mqtt</c>).</summary>
+    private static bool IsMqttUpgrade(HttpRequest request) =>
+        IsWebSocketUpgrade(request) && request.Path.Value is null or "" or "/" or Messaging.MqttWebSocketExtensions.Path;
 
     /// <summary>
     /// Whether the request asks for a WebSocket (HTTP/1.1 <c>Upgrade: websocket</c>, or HTTP/2's extended CONNECT), read

@@ -15,8 +15,9 @@ namespace NrpHost.Messaging;
 /// per-process secret, publishes <c>status</c> and <c>runtime_error</c>; a client presenting its id is refused.
 /// Other clients publish only under <c>…/data</c> (<see cref="MqttTopics.RefusalForClient"/>). The publisher's empty
 /// retained message, which clears a finished simulation's status, only clears it: subscribers never receive it.
+/// The host's further <see cref="IMqttConnectionCheck"/>s (credentials) run last.
 /// </summary>
-internal sealed class EmbeddedBrokerPolicy(MqttPublisherIdentity publisher, string? prefix, ILogger logger)
+internal sealed class EmbeddedBrokerPolicy(MqttPublisherIdentity publisher, string? prefix, ILogger logger, IReadOnlyList<IMqttConnectionCheck>? checks = null)
 {
     /// <summary>The CONNACK user property by which the publisher knows it reached this broker and not another one.</summary>
     public const string BrokerProperty = "nrphost-broker";
@@ -33,7 +34,27 @@ internal sealed class EmbeddedBrokerPolicy(MqttPublisherIdentity publisher, stri
         server.InterceptingPublishAsync += InterceptPublishAsync;
     }
 
-    private Task ValidateConnectionAsync(ValidatingConnectionEventArgs e)
+    private async Task ValidateConnectionAsync(ValidatingConnectionEventArgs e)
+    {
+        ValidateIdentity(e);
+        if (e.ReasonCode != MqttConnectReasonCode.Success || checks is not { Count: > 0 })
+        {
+            return;
+        }
+
+        var endpoint = e.RemoteEndPoint?.ToString() ?? "unknown";
+        foreach (var check in checks)
+        {
+            if (await check.RefuseAsync(endpoint, e.UserName, e.RawPassword ?? []).ConfigureAwait(false) is { } reason)
+            {
+                e.ReasonCode = MqttConnectReasonCode.BadUserNameOrPassword;
+                MessagingLog.ConnectionRefused(logger, endpoint, e.ClientId ?? "(none)", reason);
+                return;
+            }
+        }
+    }
+
+    private void ValidateIdentity(ValidatingConnectionEventArgs e)
     {
         var endpoint = e.RemoteEndPoint?.ToString() ?? "unknown";
         if (string.IsNullOrEmpty(e.ClientId))
@@ -42,13 +63,13 @@ internal sealed class EmbeddedBrokerPolicy(MqttPublisherIdentity publisher, stri
             {
                 e.AssignedClientIdentifier = ClientIdAssigningAdapter.NewClientId();
                 MessagingLog.ClientIdAssigned(logger, endpoint, e.AssignedClientIdentifier);
-                return Task.CompletedTask;
+                return;
             }
 
             // MQTT 3.1.1 with a clean session got one from ClientIdAssigningAdapter already; MQTT 3.1 requires one.
             e.ReasonCode = MqttConnectReasonCode.ClientIdentifierNotValid;
             MessagingLog.ConnectionRefused(logger, endpoint, "(none)", "a client without an id must use MQTT 5, or MQTT 3.1.1 with a clean session");
-            return Task.CompletedTask;
+            return;
         }
 
         if (string.Equals(e.ClientId, publisher.ClientId, StringComparison.Ordinal))
@@ -57,15 +78,13 @@ internal sealed class EmbeddedBrokerPolicy(MqttPublisherIdentity publisher, stri
             {
                 e.ReasonCode = MqttConnectReasonCode.NotAuthorized;
                 MessagingLog.ConnectionRefused(logger, endpoint, e.ClientId, "the client id is the host's status publisher's");
-                return Task.CompletedTask;
+                return;
             }
 
             e.SessionItems[PublisherItem] = true;
             e.ResponseUserProperties ??= [];
             e.ResponseUserProperties.Add(new MqttUserProperty(BrokerProperty, Encoding.UTF8.GetBytes(publisher.BrokerProof).AsMemory()));
         }
-
-        return Task.CompletedTask;
     }
 
     private async Task InterceptPublishAsync(InterceptingPublishEventArgs e)

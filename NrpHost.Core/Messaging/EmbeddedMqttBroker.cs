@@ -18,6 +18,7 @@ internal sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
     private readonly MqttOptions _options;
     private readonly List<IMqttServerAdapter> _hostAdapters;
     private readonly MqttPublisherIdentity _publisher;
+    private readonly IReadOnlyList<IMqttConnectionCheck> _connectionChecks;
     private readonly ILogger _logger;
     private static readonly TimeSpan DeliverOnStop = TimeSpan.FromSeconds(1);
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -26,10 +27,15 @@ internal sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
     private int _disposed;
 
     public EmbeddedMqttBroker(
-        IOptions<MqttOptions> options, IEnumerable<IMqttServerAdapter> hostAdapters, MqttPublisherIdentity publisher, ILogger<EmbeddedMqttBroker> logger)
+        IOptions<MqttOptions> options,
+        IEnumerable<IMqttServerAdapter> hostAdapters,
+        IEnumerable<IMqttConnectionCheck> connectionChecks,
+        MqttPublisherIdentity publisher,
+        ILogger<EmbeddedMqttBroker> logger)
     {
         _options = options.Value;
         _hostAdapters = hostAdapters.ToList();
+        _connectionChecks = connectionChecks.ToList();
         _publisher = publisher;
         _logger = logger;
     }
@@ -78,7 +84,7 @@ internal sealed class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
             var adapters = _hostAdapters.Prepend(tcp)
                 .Select(adapter => (IMqttServerAdapter)new ClientIdAssigningAdapter(adapter, _logger)).ToList();
             var server = factory.CreateMqttServer(builder.Build(), adapters);
-            new EmbeddedBrokerPolicy(_publisher, _options.Prefix, _logger).Attach(server);
+            new EmbeddedBrokerPolicy(_publisher, _options.Prefix, _logger, _connectionChecks).Attach(server);
             try
             {
                 await server.StartAsync().ConfigureAwait(false);

@@ -109,7 +109,7 @@ public sealed class ApiAccessTests
     }
 
     [Fact]
-    public async Task MqttOverWebSocket_NeedsTheToken_InTheQueryOrTheHeader()
+    public async Task MqttOverWebSocket_NeedsTheToken_InTheUpgradeOrAsTheMqttPassword()
     {
         await using var host = await ApiHost.StartAsync(s =>
         {
@@ -118,12 +118,13 @@ public sealed class ApiAccessTests
         });
         var ws = new UriBuilder(host.BaseAddress) { Scheme = "ws", Path = "/mqtt" }.Uri;
 
-        // At /mqtt, and at / where the NRP Frontend's MQTT client connects (the page at / stays open to all).
+        // A wrong token in the upgrade is refused there, at /mqtt and at / (where the NRP Frontend's client connects).
         foreach (var path in new[] { "/mqtt", "/" })
         {
-            using var bare = new ClientWebSocket();
-            bare.Options.AddSubProtocol("mqtt");
-            var refused = await Assert.ThrowsAsync<WebSocketException>(() => bare.ConnectAsync(new UriBuilder(ws) { Path = path }.Uri, CancellationToken.None));
+            using var wrong = new ClientWebSocket();
+            wrong.Options.AddSubProtocol("mqtt");
+            var refused = await Assert.ThrowsAsync<WebSocketException>(() =>
+                wrong.ConnectAsync(new UriBuilder(ws) { Path = path, Query = "access_token=wrong-token-wrong-token" }.Uri, CancellationToken.None));
             Assert.Contains("401", refused.Message, StringComparison.Ordinal);
         }
 
@@ -133,11 +134,42 @@ public sealed class ApiAccessTests
         await withHeader.ConnectAsync(ws, CancellationToken.None);
         Assert.Equal(WebSocketState.Open, withHeader.State);
 
+        // An upgrade without a token: the MQTT CONNECT must give it as its password.
+        Assert.Contains("BadUserNameOrPassword", await ConnectResultAsync(ws, password: null), StringComparison.Ordinal);
+        Assert.Contains("BadUserNameOrPassword", await ConnectResultAsync(ws, password: Token + "x"), StringComparison.Ordinal);
+        Assert.Equal("Success", await ConnectResultAsync(ws, password: Token));
+        Assert.Equal("Success", await ConnectResultAsync(new UriBuilder(ws) { Path = "/" }.Uri, password: Token));
+        await host.Logs.WaitForAsync(e => e.Message.Contains("its password is not the API token", StringComparison.Ordinal));
+
         // A browser's MQTT client cannot set a header: the token in the address; then it gets the status messages.
         await using var frontend = await MqttRecorder.ConnectWebSocketAsync(ws + "?access_token=" + Token);
         host.Experiment().Build();
         Assert.Equal(201, (await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"exp"}""", token: Token)).Code);
         await frontend.WaitForAsync("tk/nrp_simulation/0/status", m => m.State == "paused");
+        Assert.DoesNotContain(host.Logs.Entries, e => e.ToString().Contains(Token, StringComparison.Ordinal));
+    }
+
+    internal static async Task<string> ConnectResultAsync(Uri ws, string? password)
+    {
+        using var client = new MQTTnet.MqttClientFactory().CreateMqttClient();
+        var options = new MQTTnet.MqttClientOptionsBuilder().WithWebSocketServer(o => o.WithUri(ws.ToString()))
+            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V311).WithClientId("frontend-" + Guid.NewGuid().ToString("N"));
+        if (password is not null)
+        {
+            options = options.WithCredentials("nrp", password);
+        }
+
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var result = await client.ConnectAsync(options.Build(), timeout.Token);
+            await client.DisconnectAsync(new MQTTnet.MqttClientDisconnectOptions(), CancellationToken.None);
+            return result.ResultCode.ToString();
+        }
+        catch (MQTTnet.Adapter.MqttConnectingFailedException ex)
+        {
+            return ex.Message; // names the CONNACK's reason
+        }
     }
 
     [Fact]

@@ -112,6 +112,20 @@ public sealed class OpenIdConnectTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MqttOverWebSocket_TakesTheAccessToken_InTheUpgradeOrAsTheMqttPassword()
+    {
+        var alice = _issuer.Token(("preferred_username", "alice"));
+        var expired = _issuer.Token([("preferred_username", "alice")], expires: DateTime.UtcNow.AddHours(-1));
+        var ws = new UriBuilder(_host.BaseAddress) { Scheme = "ws", Path = "/mqtt" }.Uri;
+
+        Assert.Equal("Success", await ApiAccessTests.ConnectResultAsync(new UriBuilder(ws) { Query = "access_token=" + alice }.Uri, password: null));
+        Assert.Equal("Success", await ApiAccessTests.ConnectResultAsync(ws, password: alice));
+        Assert.Contains("BadUserNameOrPassword", await ApiAccessTests.ConnectResultAsync(ws, password: expired), StringComparison.Ordinal);
+        Assert.Contains("BadUserNameOrPassword", await ApiAccessTests.ConnectResultAsync(ws, password: null), StringComparison.Ordinal);
+        await _host.Logs.WaitForAsync(e => e.Message.Contains("its password is not a valid access token (IDX10223", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task TheOpenApiDocument_NamesTheIssuer_AndLeavesHealthAndVersionOpen()
     {
         var alice = _issuer.Token(("preferred_username", "alice"));

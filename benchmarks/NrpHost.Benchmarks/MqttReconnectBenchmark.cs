@@ -36,7 +36,7 @@ public class MqttReconnectBenchmark
         var port = PythonHost.FreePort();
         var options = Options.Create(new MqttOptions { EmbeddedPort = port, Prefix = "bench" });
         var identity = new MqttPublisherIdentity("bench");
-        _broker = new EmbeddedMqttBroker(options, [], identity, NullLogger<EmbeddedMqttBroker>.Instance);
+        _broker = new EmbeddedMqttBroker(options, [], [], identity, NullLogger<EmbeddedMqttBroker>.Instance);
         _broker.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
         _publisher = new MqttStatusPublisher(new OneRunningSimulation(), options, identity, _broker, TimeProvider.System, NullLogger<MqttStatusPublisher>.Instance);
         _publisher.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
