@@ -93,6 +93,29 @@ public sealed class ApiAccessTests
         Assert.DoesNotContain(Token, (await host.GetAsync("/health")).Text, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("/dashboard/../simulation")]
+    [InlineData("/dashboard/%2e%2e/simulation")]
+    [InlineData("/dashboard/..%2fsimulation")]
+    [InlineData("/HEALTH/../simulation")]
+    [InlineData("//simulation")]
+    public async Task APathDressedAsAnOpenOne_IsStillRefused(string target)
+    {
+        await using var host = await ApiHost.StartAsync(s => s["NrpHost:Api:Token"] = Token);
+
+        // Sent as written (HttpClient would tidy the path first).
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(host.BaseAddress.Host, host.BaseAddress.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET {target} HTTP/1.1\r\nHost: {host.BaseAddress.Authority}\r\nConnection: close\r\n\r\n"));
+        using var reader = new StreamReader(stream);
+        var status = await reader.ReadLineAsync();
+
+        Assert.NotNull(status);
+        Assert.DoesNotContain(" 200 ", status, StringComparison.Ordinal);
+        Assert.Matches("^HTTP/1.1 (401|404|400) ", status);
+    }
+
     [Fact]
     public async Task TheEventsStream_TakesTheTokenFromTheQuery()
     {
