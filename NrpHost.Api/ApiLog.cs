@@ -53,6 +53,6 @@ internal static partial class ApiLog
     [LoggerMessage(516, LogLevel.Warning, "The API listens on {Addresses} with neither a Storage Proxy nor an identity provider: callers need the token generated at start, printed with the dashboard's address on standard output (not in this log). Set NrpHost:Api:Token to choose it, or NrpHost:Auth:Authority for OpenID Connect")]
     public static partial void TokenGenerated(ILogger logger, string addresses);
 
-    [LoggerMessage(517, LogLevel.Information, "Refused {Method} {Path} from {Remote}: {Reason}")]
+    [LoggerMessage(517, LogLevel.Debug, "Refused {Method} {Path} from {Remote}: {Reason}")]
     public static partial void AccessRefused(ILogger logger, string method, string path, string remote, string reason);
 }
