@@ -42,6 +42,13 @@ public sealed class ApiOptions
     /// <summary>Whether <see cref="AllowAnonymous"/> (or its earlier name) is set.</summary>
     internal bool AnonymousAllowed => AllowAnonymous || AllowAnonymousRemote;
 
+    /// <summary>
+    /// Whether <c>/metrics</c> serves the NrpHost meter in Prometheus text format. Default false. It is behind the same
+    /// access rules as every route (the API token or OpenID Connect where those are in force); on an open server anyone
+    /// who reaches the port can read how many simulations run and how their steps perform.
+    /// </summary>
+    public bool PrometheusMetrics { get; set; }
+
     /// <summary>The largest accepted request body, in bytes (413 above). Default 64 KiB.</summary>
     [Range(1024, 16 * 1024 * 1024)]
     public int MaxRequestBodyBytes { get; set; } = 64 * 1024;

@@ -8,6 +8,7 @@ using NrpHost.Api.Http;
 using NrpHost.Api.Identity;
 using NrpHost.Api.Messaging;
 using NrpHost.Api.Security;
+using NrpHost.Api.Telemetry;
 using NrpHost.Hosting;
 
 namespace NrpHost.Api;
@@ -47,6 +48,7 @@ public static class NrpHostApi
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.AddApiAccess();
+        builder.AddNrpHostTelemetry();
 
         // The request line, which the events stream's and WebSocket's ?access_token= would be part of, is never logged.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
@@ -89,6 +91,7 @@ public static class NrpHostApi
         app.MapExperimentEndpoints();
         app.MapVersionEndpoints();
         app.MapHealthEndpoints();
+        app.MapNrpHostMetrics();
         return app;
     }
 

@@ -14,7 +14,7 @@ internal sealed class EventStreamRegistry
     private static readonly Meter Meter = new(NrpHostTelemetry.MeterName);
 
     private static readonly UpDownCounter<int> OpenStreams =
-        Meter.CreateUpDownCounter<int>("nrphost.api.event_streams", description: "Open GET /simulation/{id}/events streams");
+        Meter.CreateUpDownCounter<int>("nrphost.api.event_streams", unit: "{stream}", description: "Open GET /simulation/{id}/events streams");
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, int> _byCaller = [];

@@ -29,6 +29,9 @@ internal sealed class WorkerProcess : System.IAsyncDisposable
     private const int LoggedErrorLines = 200;
     private static readonly TimeSpan ExitWait = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long the processes the host killed are waited for, to reap them (as long as the pool waits at its end).</summary>
+    private static readonly TimeSpan ReapFor = TimeSpan.FromSeconds(10);
+
     private readonly Process _process;
     private readonly JsonRpc _rpc;
     private readonly ILogger _logger;
@@ -196,14 +199,21 @@ internal sealed class WorkerProcess : System.IAsyncDisposable
             ended = [.. _killed];
         }
 
-        for (var attempt = 0; attempt < 50 && ended.Count > 0; attempt++)
+        // A killed process is reparented and becomes a zombie only once it has died, which on a busy machine takes a
+        // while: try again, less and less often, for as long as the pool waits for its workers (no zombie is left).
+        var reaping = Stopwatch.StartNew();
+        var pause = TimeSpan.FromMilliseconds(20);
+        while (ended.Count > 0)
         {
             ProcessTree.Reap(ended);
             ended.RemoveWhere(IsReapedOrForeign);
-            if (ended.Count > 0)
+            if (ended.Count == 0 || reaping.Elapsed > ReapFor)
             {
-                await Task.Delay(20).ConfigureAwait(false);
+                break;
             }
+
+            await Task.Delay(pause).ConfigureAwait(false);
+            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromMilliseconds(500).Ticks));
         }
 
         _limit.Remove(ProcessId);

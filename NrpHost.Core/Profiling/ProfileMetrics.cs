@@ -6,12 +6,13 @@ namespace NrpHost.Profiling;
 /// <summary>Instruments of the step-latency profile.</summary>
 internal static class ProfileMetrics
 {
-    private static readonly double[] Buckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 1_000_000];
+    /// <summary>1 µs to 1 s, in seconds.</summary>
+    private static readonly double[] Buckets = [1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 1];
 
     /// <summary>Phases of the steps of profiled simulations, tagged <c>phase</c> (and <c>engine</c> or <c>function</c>).</summary>
     public static readonly Histogram<double> StepDuration = NrpHostTelemetry.Meter.CreateHistogram(
         "nrphost.step.duration",
-        unit: "us",
+        unit: "s",
         description: "Duration of each phase of a profiled simulation's steps, tagged by phase",
         tags: null,
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = Buckets });

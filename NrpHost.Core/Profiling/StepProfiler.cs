@@ -352,7 +352,7 @@ internal sealed class StepProfiler : IDisposable
         histogram.Record(nanoseconds);
         if (metrics)
         {
-            ProfileMetrics.StepDuration.Record(nanoseconds / 1000.0, tags);
+            ProfileMetrics.StepDuration.Record(nanoseconds / 1e9, tags);
         }
     }
 

@@ -362,6 +362,7 @@ internal sealed class Simulation
     {
         using var activity = StartActivity(target switch
         {
+            SimulationState.Started when Volatile.Read(ref _scriptStarted) == 1 => "simulation.resume",
             SimulationState.Started => "simulation.start",
             SimulationState.Paused => "simulation.pause",
             SimulationState.Stopped or SimulationState.Failed => "simulation.stop",
@@ -543,7 +544,7 @@ internal sealed class Simulation
 
         _services.Events.Progress(Id, ShutdownTask, done: true);
         var elapsedMs = _services.Time.GetElapsedTime(started).TotalMilliseconds;
-        SimulationMetrics.StopDuration.Record(elapsedMs);
+        SimulationMetrics.StopDuration.Record(elapsedMs / 1000);
         SimulationLog.Stopped(_logger, Id, finalState, elapsedMs);
         return failure is null
             ? new StateChangeResult { Status = StateChangeStatus.Changed, State = finalState }
@@ -729,6 +730,7 @@ internal sealed class Simulation
     /// <summary>Archives the logs and removes the directory; null when that went as expected, else what went wrong.</summary>
     private async Task<string?> ArchiveAndRemoveAsync(bool archive)
     {
+        using var activity = archive ? StartActivity("simulation.archive") : null;
         string? failure = null;
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(_services.Options.ArchiveTimeoutSeconds));
         try

@@ -27,11 +27,16 @@ public sealed class SimulationTelemetryTests
         var sim = await host.CreatePausedAsync("traced");
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Paused);
+        await host.Manager.RequestStateAsync(sim.Id, SimulationState.Started);
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Stopped);
 
+        // In the order they ended: the archive is part of the stop.
         var ours = activities.Where(a => Equals(a.GetTagItem("nrphost.experiment.id"), "traced")).ToList();
-        Assert.Equal(["simulation.create", "simulation.start", "simulation.pause", "simulation.stop"], ours.Select(a => a.OperationName));
+        Assert.Equal(
+            ["simulation.create", "simulation.start", "simulation.pause", "simulation.resume", "simulation.archive", "simulation.stop"],
+            ours.Select(a => a.OperationName));
         Assert.All(ours, a => Assert.Equal(sim.Id, a.GetTagItem("nrphost.simulation.id")));
+        Assert.Equal(ours[^1].SpanId, ours[^2].ParentSpanId);
     }
 
     [Fact]
