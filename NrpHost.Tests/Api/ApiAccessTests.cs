@@ -242,10 +242,14 @@ public sealed class ApiAccessTests
         var port = FreePort.Next();
         await using var api = await ApiProcess.StartAsync(new Dictionary<string, string>(), requestedPort: port, bind: "0.0.0.0");
 
-        var printed = System.Text.RegularExpressions.Regex.Matches(api.Output, @"http://127\.0\.0\.1:(\d+)/\?token=([A-Za-z0-9_-]+)");
-        var link = Assert.Single(printed);
-        Assert.Equal(port.ToString(System.Globalization.CultureInfo.InvariantCulture), link.Groups[1].Value);
-        var token = link.Groups[2].Value;
+        // Printed once the server has started, which may be a moment after it first answers.
+        var links = await Eventually.ValueAsync(
+            () => Task.FromResult(System.Text.RegularExpressions.Regex.Matches(api.Output, @"http://127\.0\.0\.1:(\d+)/\?token=([A-Za-z0-9_-]+)") is { Count: > 0 } found ? found : null),
+            () => "no address with a token was printed:\n" + api.Output);
+        Assert.Single(links);
+        var printed = links[0];
+        Assert.Equal(port.ToString(System.Globalization.CultureInfo.InvariantCulture), printed.Groups[1].Value);
+        var token = printed.Groups[2].Value;
         Assert.Contains($"http://{Environment.MachineName}:{port}/?token={token}", api.Output, StringComparison.Ordinal);
         Assert.Equal(2, api.Output.Split(token).Length - 1); // the two addresses name it, nothing else does
 
