@@ -113,7 +113,7 @@ internal sealed class AccessGate(RequestDelegate next, ApiAccess access, ILogger
             return null;
         }
 
-        if (result.Failure is InvalidOperationException { Message: var message } && message.Contains("IDX20803", StringComparison.Ordinal))
+        if (!result.None && !await AuthSetup.IssuerReachableAsync(context.RequestServices))
         {
             // The issuer's metadata could not be had: not the caller's fault.
             return new Refusal(

@@ -142,6 +142,12 @@ internal sealed class ApiAccess
 
     private Decision Decide()
     {
+        // Every request asks: once made, the decision is read without the lock.
+        if (Volatile.Read(ref _decision) is { } decided)
+        {
+            return decided;
+        }
+
         lock (_lock)
         {
             if (_decision is { } made)
@@ -175,7 +181,7 @@ internal sealed class ApiAccess
 
             if (final)
             {
-                _decision = decision;
+                Volatile.Write(ref _decision, decision);
             }
 
             return decision;

@@ -33,6 +33,24 @@ internal static class AuthSetup
         }
     }
 
+    /// <summary>
+    /// Whether the issuer's discovery document and keys can be had (the JwtBearer handler remembers them once fetched, so
+    /// this asks the issuer only while they cannot). A token refused while they cannot is not the caller's fault.
+    /// </summary>
+    public static async Task<bool> IssuerReachableAsync(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptionsMonitor<JwtBearerOptions>>().Get(JwtBearerDefaults.AuthenticationScheme);
+        try
+        {
+            await options.ConfigurationManager!.GetConfigurationAsync(CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>The user a verified token names: <c>preferred_username</c>, else <c>sub</c>.</summary>
     public static string? UserOf(System.Security.Claims.ClaimsPrincipal user) =>
         user.Identity?.IsAuthenticated == true

@@ -2,13 +2,7 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using NrpHost.Tests.Infrastructure;
@@ -99,6 +93,22 @@ public sealed class OpenIdConnectTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnIssuerThatCannotBeReached_Is503_NotTheCallersFault()
+    {
+        var nobody = Messaging.FreePort.Next();
+        await using var host = await ApiHost.StartAsync(s =>
+        {
+            s["NrpHost:Auth:Authority"] = $"http://127.0.0.1:{nobody}/realms/nrp";
+            s["NrpHost:Auth:RequireHttpsMetadata"] = "false";
+        });
+
+        var response = await host.GetAsync("/simulation", _issuer.Token(("preferred_username", "alice")));
+
+        response.AssertNrpError(503, "The identity provider (NrpHost:Auth:Authority) cannot be reached to check the token; try again later.", "Server Error");
+        Assert.Equal(401, (await host.GetAsync("/simulation")).Code); // no token: nothing to check
+    }
+
+    [Fact]
     public async Task TheEventsStream_TakesTheTokenFromTheQuery()
     {
         var alice = _issuer.Token(("preferred_username", "alice"));
@@ -152,27 +162,24 @@ public sealed class OpenIdConnectTests : IAsyncLifetime
         public static async Task<TestIssuer> StartAsync()
         {
             var issuer = new TestIssuer();
-            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            issuer._app = builder.Build();
-            issuer._app.MapGet("/realms/nrp/.well-known/openid-configuration", () => Results.Text(JsonSerializer.Serialize(new Dictionary<string, object>
+            (issuer._app, var address) = await LoopbackApp.StartAsync(app =>
             {
-                ["issuer"] = issuer.Authority,
-                ["jwks_uri"] = issuer.Authority + "/protocol/openid-connect/certs",
-                ["id_token_signing_alg_values_supported"] = new[] { "RS256" },
-            }), "application/json"));
-            issuer._app.MapGet("/realms/nrp/protocol/openid-connect/certs", () =>
-            {
-                var key = issuer._key.Rsa.ExportParameters(false);
-                return Results.Text(JsonSerializer.Serialize(new
+                app.MapGet("/realms/nrp/.well-known/openid-configuration", () => Results.Text(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
-                    keys = new[] { new { kty = "RSA", use = "sig", alg = "RS256", kid = issuer.KeyId, n = Base64UrlEncoder.Encode(key.Modulus), e = Base64UrlEncoder.Encode(key.Exponent) } },
-                }), "application/json");
+                    ["issuer"] = issuer.Authority,
+                    ["jwks_uri"] = issuer.Authority + "/protocol/openid-connect/certs",
+                    ["id_token_signing_alg_values_supported"] = new[] { "RS256" },
+                }), "application/json"));
+                app.MapGet("/realms/nrp/protocol/openid-connect/certs", () =>
+                {
+                    var key = issuer._key.Rsa.ExportParameters(false);
+                    return Results.Text(JsonSerializer.Serialize(new
+                    {
+                        keys = new[] { new { kty = "RSA", use = "sig", alg = "RS256", kid = issuer.KeyId, n = Base64UrlEncoder.Encode(key.Modulus), e = Base64UrlEncoder.Encode(key.Exponent) } },
+                    }), "application/json");
+                });
             });
-            await issuer._app.StartAsync();
-            var address = issuer._app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-            issuer.Authority = address.TrimEnd('/') + "/realms/nrp";
+            issuer.Authority = address + "/realms/nrp";
             return issuer;
         }
 

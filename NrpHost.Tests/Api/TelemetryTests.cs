@@ -2,13 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using NrpHost.Tests.Infrastructure;
 
 namespace NrpHost.Tests.Api;
@@ -113,11 +107,7 @@ public sealed partial class TelemetryTests
         public static async Task<OtlpReceiver> StartAsync()
         {
             var receiver = new OtlpReceiver();
-            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            receiver._app = builder.Build();
-            receiver._app.MapPost("/v1/{signal}", async (HttpRequest request) =>
+            (receiver._app, receiver.Endpoint) = await LoopbackApp.StartAsync(app => app.MapPost("/v1/{signal}", async (HttpRequest request) =>
             {
                 using var body = new MemoryStream();
                 await request.Body.CopyToAsync(body);
@@ -125,9 +115,7 @@ public sealed partial class TelemetryTests
                 receiver._received.Enqueue((request.Path.Value!, Encoding.UTF8.GetString(body.ToArray())));
                 receiver._changes.Notify();
                 return Results.Ok();
-            });
-            await receiver._app.StartAsync();
-            receiver.Endpoint = receiver._app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First().TrimEnd('/');
+            }));
             return receiver;
         }
 
