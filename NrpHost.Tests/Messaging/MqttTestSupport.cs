@@ -16,6 +16,8 @@ namespace NrpHost.Tests.Messaging;
 /// Loopback ports for the tests' servers, taken below the kernel's ephemeral range: a port from that range may be
 /// given to some process's outgoing connection (a host's own MQTT client, say) between the moment it is picked and
 /// the moment a server binds it. Each port is handed out once per test run, at a random start, and is checked free.
+/// Test runs of other checkouts on the same machine use the same range: a port is claimed for the whole run by a lock
+/// on a file named after it (released by the kernel when the run ends, however it ends), so two runs never pick one.
 /// </summary>
 internal static class FreePort
 {
@@ -36,7 +38,7 @@ internal static class FreePort
             }
 
             var first = Range.First + offset;
-            if (Enumerable.Range(first, count).All(IsFree))
+            if (Enumerable.Range(first, count).All(Claim) && Enumerable.Range(first, count).All(IsFree))
             {
                 return first;
             }
@@ -61,6 +63,32 @@ internal static class FreePort
         }
 
         return ephemeralStart - First >= 1000 ? (First, ephemeralStart - First) : (1024, 9000);
+    }
+
+    private static readonly string ClaimDirectory = Path.Combine(Path.GetTempPath(), "nrphost-test-ports");
+    private static readonly ConcurrentBag<FileStream> Claims = [];
+
+    /// <summary>Claims <paramref name="port"/> for this test run; false when another run on the machine holds it.</summary>
+    private static bool Claim(int port)
+    {
+        try
+        {
+            Directory.CreateDirectory(ClaimDirectory);
+
+            // FileShare.None is an exclusive flock on Unix: held until this process exits, refused to any other.
+            Claims.Add(new FileStream(Path.Combine(ClaimDirectory, port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // A directory another user made: no coordination then, the bind check still holds.
+            return true;
+        }
     }
 
     private static bool IsFree(int port)
