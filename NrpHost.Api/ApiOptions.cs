@@ -25,7 +25,8 @@ public sealed class ApiOptions
     /// the dashboard's own files needs <c>Authorization: Bearer &lt;token&gt;</c>; the events stream and WebSocket
     /// upgrades may carry it as <c>?access_token=</c> instead. Unset, a server without a Storage Proxy or an identity
     /// provider that listens on an address other machines reach generates one at start and prints it once. Cannot be
-    /// combined with the Storage Proxy or OpenID Connect (there the bearer token is the caller's own).
+    /// combined with the Storage Proxy or OpenID Connect (there the bearer token is the caller's own). Empty is unset
+    /// (as <c>NrpHost__Api__Token: ${TOKEN}</c> in a compose file leaves it when TOKEN is not set).
     /// </summary>
     public string? Token { get; set; }
 

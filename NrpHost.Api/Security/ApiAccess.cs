@@ -97,11 +97,16 @@ internal sealed class ApiAccess
     /// <summary>What is wrong with the configuration, or null: checked before the server serves anything.</summary>
     public string? ConfigurationProblem()
     {
-        if (_api.Token is { } token)
+        if (_api.Token is { Length: > 0 } token)
         {
             if (token.Trim().Length < MinimumTokenLength || token.Any(char.IsWhiteSpace))
             {
                 return $"NrpHost:Api:Token must be at least {MinimumTokenLength} characters, without spaces.";
+            }
+
+            if (token.Contains("${", StringComparison.Ordinal))
+            {
+                return "NrpHost:Api:Token looks like a variable that was not substituted ('${…}'): set the variable, or use a compose tool that substitutes it.";
             }
 
             if (_proxy || UsesOpenIdConnect)
@@ -165,7 +170,7 @@ internal sealed class ApiAccess
             {
                 (decision, final) = (new Decision(AccessMode.StorageProxy, null, false), true);
             }
-            else if (_api.Token is { } token)
+            else if (_api.Token is { Length: > 0 } token)
             {
                 (decision, final) = (new Decision(AccessMode.Token, token.Trim(), false), true);
             }

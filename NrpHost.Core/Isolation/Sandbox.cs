@@ -66,15 +66,19 @@ internal static class Sandbox
                 return "bubblewrap did not start a sandbox within 10 s";
             }
 
-            return process.ExitCode == 0
-                ? null
-                : $"bubblewrap ({bubblewrap}) cannot make a sandbox here: {error.Result.Trim()} (it needs unprivileged user namespaces, or to run as root; a container's default seccomp profile may forbid them)";
+            return process.ExitCode == 0 ? null : $"bubblewrap ({bubblewrap}) cannot make a sandbox here: {error.Result.Trim()} ({Hint(error.Result)})";
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
             return $"bubblewrap ({bubblewrap}) was not found ({ex.Message}); install it (Debian: apt-get install bubblewrap) or set NrpHost:Simulation:Worker:Bubblewrap";
         }
     }
+
+    /// <summary>What a sandbox needs, for what bubblewrap said.</summary>
+    internal static string Hint(string said) =>
+        said.Contains("mount proc", StringComparison.Ordinal) && (File.Exists("/run/.containerenv") || File.Exists("/.dockerenv"))
+            ? "in a container, /proc is masked and a new one cannot be mounted: run the container with --security-opt systempaths=unconfined"
+            : "it needs unprivileged user namespaces, or to run as root; a container's default seccomp profile may forbid them, and masks /proc (run it with --security-opt systempaths=unconfined)";
 
     private static string Full(string path) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
 

@@ -58,22 +58,45 @@ internal sealed class WorkerLauncher
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("NrpHost.Simulation");
         _processLimit = ProcessLimit.Create(options.Limits.Processes, _logger);
+        if (ApplicationRunsWorkers && options.Worker.Assembly is not { Length: > 0 } && options.Worker.Dotnet is not { Length: > 0 }
+            && IsSelfContained() && Environment.ProcessPath is { } application)
+        {
+            // A self-contained server has no 'dotnet' to run a framework-dependent worker with: it is its own worker.
+            WorkerAssembly = application;
+            _command = [application, WorkerArgument];
+            return;
+        }
+
         WorkerAssembly = options.Worker.Assembly is { Length: > 0 } configured
             ? Path.GetFullPath(configured)
             : Path.Combine(AppContext.BaseDirectory, "nrphost-worker", "NrpHost.Worker.dll");
-        Dotnet = FindDotnet(options.Worker.Dotnet);
+        _command = FindDotnet(options.Worker.Dotnet) is { } dotnet ? [dotnet, WorkerAssembly] : null;
     }
+
+    /// <summary>The first argument that makes an application that runs its own workers one (<c>&lt;app&gt; --nrphost-worker &lt;startup&gt;</c>).</summary>
+    internal const string WorkerArgument = "--nrphost-worker";
+
+    /// <summary>
+    /// Set by an application whose entry point runs <see cref="WorkerProgram"/> when <see cref="WorkerArgument"/> is its
+    /// first argument (the server's). Published self-contained, such an application starts itself as its workers.
+    /// </summary>
+    internal static bool ApplicationRunsWorkers { get; set; }
+
+    /// <summary>Whether this application carries its own runtime (published self-contained): the runtime's files are the application's.</summary>
+    private static bool IsSelfContained() =>
+        Path.GetDirectoryName(typeof(object).Assembly.Location) is { Length: > 0 } runtime
+        && string.Equals(Path.TrimEndingDirectorySeparator(runtime), Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory), StringComparison.Ordinal);
 
     public string PythonPackages { get; }
 
     /// <summary>How the process limit is applied (and where workers' cgroups are).</summary>
     public ProcessLimit ProcessLimit => _processLimit;
 
-    /// <summary>The worker's assembly.</summary>
+    /// <summary>The worker's assembly (the application itself when it runs its own workers).</summary>
     public string WorkerAssembly { get; }
 
-    /// <summary>The <c>dotnet</c> host that runs it; null when none was found.</summary>
-    public string? Dotnet { get; }
+    /// <summary>What starts a worker, before its startup argument: <c>dotnet</c> and the worker's assembly, or the application and <see cref="WorkerArgument"/>; null when no <c>dotnet</c> was found.</summary>
+    private readonly string[]? _command;
 
     /// <summary>Why no worker can be started here (no <c>dotnet</c>, no worker assembly, not Linux); null when one can.</summary>
     public string? Unavailable()
@@ -83,7 +106,7 @@ internal sealed class WorkerLauncher
             return "worker processes need Linux (" + RuntimeInformation.OSDescription + ")";
         }
 
-        if (Dotnet is null)
+        if (_command is null)
         {
             return "no 'dotnet' host was found to run worker processes (looked next to this runtime, in DOTNET_ROOT and on PATH); set NrpHost:Simulation:Worker:Dotnet";
         }
@@ -188,7 +211,7 @@ internal sealed class WorkerLauncher
 
     private ProcessStartInfo StartInfo(WorkerStartup startup, SandboxFor? sandbox, PythonRuntimeStatus python)
     {
-        var worker = new List<string> { Dotnet!, WorkerAssembly, JsonSerializer.Serialize(startup) };
+        var worker = new List<string>(_command!) { JsonSerializer.Serialize(startup) };
         var command = sandbox is null
             ? worker
             : [.. Sandbox.Arguments(_options.Worker.Bubblewrap, sandbox, _paths.Hidden, NeededPaths(python)), .. worker];
@@ -223,8 +246,11 @@ internal sealed class WorkerLauncher
     /// <summary>What a sandboxed worker must be able to read even when it lies under a hidden folder.</summary>
     private IEnumerable<string> NeededPaths(PythonRuntimeStatus python)
     {
-        yield return Path.GetDirectoryName(Dotnet!)!;
-        yield return Path.GetDirectoryName(WorkerAssembly)!;
+        foreach (var file in _command!.Take(2).Where(Path.IsPathRooted))
+        {
+            yield return Path.GetDirectoryName(file)!;
+        }
+
         yield return PythonPackages;
         if (python.Library is { } library)
         {

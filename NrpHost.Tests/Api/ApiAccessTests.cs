@@ -219,6 +219,21 @@ public sealed class ApiAccessTests
         Assert.Equal(200, (await loopback.GetAsync("/simulation")).Code);
     }
 
+    [Fact]
+    public async Task AnEmptyToken_IsNoToken_AsAComposeFilesEmptyVariableLeavesIt()
+    {
+        await using var exposed = await ApiHost.StartAsync(s =>
+        {
+            s["Urls"] = "http://0.0.0.0:0";
+            s["NrpHost:Api:Token"] = string.Empty;
+        });
+
+        var access = exposed.Services.GetRequiredService<ApiAccess>();
+        Assert.Equal(AccessMode.Token, access.Mode);
+        Assert.True(access.TokenWasGenerated);
+        Assert.Equal(401, (await exposed.GetAsync("/simulation", token: string.Empty)).Code);
+    }
+
     [Theory]
     [InlineData("AllowAnonymous")]
     [InlineData("AllowAnonymousRemote")] // the earlier name
@@ -262,6 +277,7 @@ public sealed class ApiAccessTests
 
     [Theory]
     [InlineData("NrpHost:Api:Token", "short", "NrpHost:Api:Token must be at least 16 characters")]
+    [InlineData("NrpHost:Api:Token", "${NRPHOST_TOKEN:-}", "NrpHost:Api:Token looks like a variable that was not substituted")]
     [InlineData("NrpHost:Auth:Authority", "http://idp.example/realms/nrp", "is plain http: use https")]
     [InlineData("NrpHost:Auth:RequireHttpsMetadata", "false", "allowed for an issuer on loopback only, not for 'idp.example'")]
     public async Task AConfigurationThatCannotBeMeant_StopsTheStart_WithWhatToFix(string key, string value, string said)
