@@ -44,6 +44,9 @@ internal static partial class IsolationLog
     [LoggerMessage(EventId = 162, Message = "{Text}")]
     public static partial void Forwarded(ILogger logger, LogLevel level, string text);
 
+    [LoggerMessage(EventId = 164, Level = LogLevel.Warning, Message = "Simulation {SimulationId}: step durations from its worker process were not recorded ({Problem}); later ones that are not right are dropped without a word")]
+    public static partial void StepDurationsRefused(ILogger logger, int simulationId, string problem);
+
     [LoggerMessage(EventId = 163, Level = LogLevel.Warning, Message = "Ended {Count} process(es) that simulations of an earlier host (process {HostProcessId}, no longer running) left behind: {ProcessIds}")]
     public static partial void LeftoversEnded(ILogger logger, int hostProcessId, int count, string processIds);
 }

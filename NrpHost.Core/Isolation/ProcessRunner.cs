@@ -45,6 +45,7 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
     private readonly TaskCompletionSource<string> _lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _ending = new();
     private readonly Lock _gateLock = new();
+    private readonly StepDurationReplay _durations = new();
     private WorkerProcess? _worker;
     private GatePosition _gate = GatePosition.Closed;
     private ControlBlock? _control;
@@ -54,6 +55,7 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
     private string? _timeLogs;
     private volatile bool _abandoned;
     private volatile bool _shutDown;
+    private bool _durationsRefused;
 
     public ProcessRunner(int id, WorkerPool pool, ProcessRunnerContext context)
     {
@@ -276,11 +278,17 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
 
     void IWorkerEventSink.Output(WorkerOutput output) => _context.Output(_id, output);
 
-    void IWorkerEventSink.Profile(StepProfile profile)
+    void IWorkerEventSink.Profile(StepProfile profile, IReadOnlyList<StepDurations>? durations)
     {
         if (!_shutDown)
         {
             Volatile.Write(ref _profile, Own(profile));
+        }
+
+        if (_durations.Replay(durations, profile) is { } refused && !_durationsRefused)
+        {
+            _durationsRefused = true;
+            IsolationLog.StepDurationsRefused(_context.Logger, _id, refused);
         }
     }
 

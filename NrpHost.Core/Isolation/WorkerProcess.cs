@@ -12,7 +12,7 @@ internal interface IWorkerEventSink
 {
     void Output(WorkerOutput output);
 
-    void Profile(StepProfile profile);
+    void Profile(StepProfile profile, IReadOnlyList<StepDurations>? durations);
 
     void Publish(WorkerMessage message);
 }
@@ -73,7 +73,7 @@ internal sealed class WorkerProcess : System.IAsyncDisposable
         };
         _rpc.AddLocalRpcMethod(WorkerEvents.Ready, new Action<WorkerReady>(OnReady));
         _rpc.AddLocalRpcMethod(WorkerEvents.Output, new Action<WorkerOutput>(o => Deliver(o.Sequence, s => s.Output(o))));
-        _rpc.AddLocalRpcMethod(WorkerEvents.Profile, new Action<WorkerProfile>(p => Deliver(p.Sequence, s => s.Profile(p.Profile))));
+        _rpc.AddLocalRpcMethod(WorkerEvents.Profile, new Action<WorkerProfile>(p => Deliver(p.Sequence, s => s.Profile(p.Profile, p.Durations))));
         _rpc.AddLocalRpcMethod(WorkerEvents.Publish, new Action<WorkerMessage>(m => Deliver(m.Sequence, s => s.Publish(m))));
         _rpc.AddLocalRpcMethod(WorkerEvents.Log, new Action<WorkerLogEntry>(OnLog));
         Service = _rpc.Attach<IWorkerService>();

@@ -29,6 +29,9 @@ internal static class WorkerProgram
             return Usage;
         }
 
+        // Nothing exports metrics from here: the step durations go to the host with the profile.
+        NrpHost.Profiling.ProfileMetrics.Relay = new NrpHost.Profiling.StepDurationRelay();
+
         Libc.NewSession();
         Libc.DieWithParent();
         if (startup.HostProcessId != 0 && Libc.GetParentProcessId() != startup.HostProcessId)

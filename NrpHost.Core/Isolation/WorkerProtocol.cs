@@ -89,8 +89,8 @@ internal sealed record WorkerDropped(string Category, long Count);
 /// <summary>A log entry of the worker's own.</summary>
 internal sealed record WorkerLogEntry(long Sequence, string Category, int Level, string Text);
 
-/// <summary>The step-latency profile as it stands.</summary>
-internal sealed record WorkerProfile(long Sequence, StepProfile Profile);
+/// <summary>The step-latency profile as it stands, and the step durations measured since the last one (for the host's metrics).</summary>
+internal sealed record WorkerProfile(long Sequence, StepProfile Profile, IReadOnlyList<StepDurations>? Durations = null);
 
 /// <summary>An MQTT message to publish for the simulation's data-transfer engine.</summary>
 internal sealed record WorkerMessage(long Sequence, string Topic, byte[] Payload, bool Retain);

@@ -205,7 +205,7 @@ internal sealed class WorkerServer : IWorkerService
     {
         if (worker.Profile is { } profile)
         {
-            _outbox.Post(WorkerEvents.Profile, seq => new WorkerProfile(seq, profile));
+            _outbox.Post(WorkerEvents.Profile, seq => new WorkerProfile(seq, profile, ProfileMetrics.Relay?.Take()));
         }
     }
 

@@ -144,7 +144,7 @@ internal sealed class StepProfiler : IDisposable
         var (calls, lostCalls) = HostRing.Take(ref _buffer);
         _lostCalls += lostCalls;
         var record = _buffer.AsSpan(0, calls * HostSlots);
-        var metrics = ProfileMetrics.StepDuration.Enabled;
+        var metrics = ProfileMetrics.Enabled;
         for (var i = 0; i < record.Length; i += HostSlots)
         {
             var called = Nanoseconds(record[i + 1]);
@@ -352,7 +352,7 @@ internal sealed class StepProfiler : IDisposable
         histogram.Record(nanoseconds);
         if (metrics)
         {
-            ProfileMetrics.StepDuration.Record(nanoseconds / 1e9, tags);
+            ProfileMetrics.Record(nanoseconds / 1e9, tags);
         }
     }
 
