@@ -2,6 +2,8 @@
 # Builds NrpHost's container image and proves that it works on this machine, with Podman and no image registry:
 #   1. a runtime base made from Debian packages (mmdebstrap, imported with `podman import`);
 #   2. the server published self-contained on the host, and the image built from that output (`--target prebuilt`);
+#      and the usual multi-stage build from the sources, with a stand-in for the SDK image (the base and this
+#      machine's .NET SDK);
 #   3. the image run on the host network, bound to 127.0.0.1: a simulation created over REST, its MQTT status seen
 #      with mosquitto_sub, started and stopped, its log archive found in the mounted experiments volume;
 #   4. the same in Sandbox isolation, which needs `--security-opt systempaths=unconfined` in a container (/health
@@ -24,6 +26,8 @@ keep_base=false
 run_id="nrphost-ct-$$"
 base_image="localhost/nrphost-base:bookworm"
 image="localhost/nrphost:${run_id}"
+multistage_image="localhost/nrphost:${run_id}-multistage"
+sdk_image="localhost/nrphost-sdk:${run_id}"
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/${run_id}.XXXXXX")
 publish_dir="$root/artifacts/container/app"
 containers=()
@@ -43,7 +47,7 @@ cleanup() {
     fi
     podman rm -f "$container" >/dev/null 2>&1 || true
   done
-  podman rmi -f "$image" >/dev/null 2>&1 || true
+  podman rmi -f "$image" "$multistage_image" "$sdk_image" >/dev/null 2>&1 || true
   $keep_base || podman rmi -f "$base_image" >/dev/null 2>&1 || true
   rm -rf "$scratch" "$root/artifacts/container"
   rmdir "$root/artifacts" 2>/dev/null || true
@@ -137,6 +141,24 @@ volumes=$(config '{{range $v, $_ := .Config.Volumes}}{{$v}} {{end}}')
 [[ "$(config '{{.Config.Healthcheck.Test}}')" == *"NRPHOST_HEALTH_URL"* ]] || fail "the image has no health check"
 step "image" "user nrphost, exposes $exposed, volumes $volumes, a health check"
 
+# The usual multi-stage build too, from the sources. No registry serves the .NET SDK image here: its stand-in is the
+# base with this machine's SDK copied in. The build stage restores from NuGet with this machine's CA certificates.
+rm -rf "$publish_dir"
+start=$(date +%s)
+sdk_root=$(dirname "$(readlink -f "$(command -v dotnet)")")
+containers+=("$run_id-sdk")
+podman run --name "$run_id-sdk" --network host -v "$sdk_root:/mnt/dotnet:ro" "$base_image" \
+  sh -c 'cp -a /mnt/dotnet /usr/share/dotnet && ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet' >/dev/null 2>>"$scratch/podman.log" \
+  || { cat "$scratch/podman.log" >&2; fail "making the SDK image"; }
+podman commit --quiet --change "ENV DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1" --change "ENV DOTNET_CLI_TELEMETRY_OPTOUT=1" \
+  --change "ENV NUGET_CERT_REVOCATION_MODE=${NUGET_CERT_REVOCATION_MODE:-online}" "$run_id-sdk" "$sdk_image" >/dev/null
+podman rm "$run_id-sdk" >/dev/null
+podman build --quiet --format docker --network host -v /etc/ssl/certs:/etc/ssl/certs:ro \
+  --build-arg SDK_IMAGE="$sdk_image" --build-arg RUNTIME_IMAGE="$base_image" -t "$multistage_image" . > "$scratch/build-multistage.log" 2>&1 \
+  || { tail -30 "$scratch/build-multistage.log" >&2; fail "podman build (multi-stage)"; }
+podman rmi "$sdk_image" >/dev/null 2>&1 || true
+step "build" "$multistage_image, multi-stage from the sources ($(podman image inspect --format '{{.Size}}' "$multistage_image" | awk '{ printf "%d MB", $1 / 1000000 }')) in $(( $(date +%s) - start )) s"
+
 # ---- 3. a simulation in the image ----
 experiments="$scratch/experiments"
 mkdir -p "$experiments/ct_steps"
@@ -190,7 +212,7 @@ start_container() {
     -e ASPNETCORE_URLS="$api" -e NRPHOST_HEALTH_URL="$api/health" \
     -e NrpHost__Mqtt__EmbeddedBindAddress=127.0.0.1 -e NrpHost__Mqtt__EmbeddedPort="$mqtt_port" \
     -e NrpHost__Api__Token="$token" -e NrpHost__HostId=container-test \
-    "$image" >/dev/null 2>>"$scratch/podman.log" || { cat "$scratch/podman.log" >&2; fail "podman run $container"; }
+    "${run_image:-$image}" >/dev/null 2>>"$scratch/podman.log" || { cat "$scratch/podman.log" >&2; fail "podman run $container"; }
   local start; start=$(date +%s)
   wait_for 90 curl -fs -o /dev/null "$api/version" || fail "$container did not answer within 90 s"
   curl -s -o "$scratch/health.json" "$api/health" || true
@@ -268,6 +290,12 @@ archive=$(find "$experiments/ct_steps" -maxdepth 1 -name "*_simulation_${sim}_*.
 [ -n "$archive" ] || fail "podman stop with simulation $sim running left no log archive: $(podman logs "$container" 2>&1 | tail -5)"
 step "sigterm" "podman stop with simulation $sim running: exit code 0, its logs archived ($(basename "$archive"))"
 podman rm "$container" >/dev/null 2>>"$scratch/podman.log"
+
+# The multi-stage image runs simulations as well.
+run_image=$multistage_image start_container multistage
+step "run" "$container (the multi-stage image): answering after $started_in s; /health: ${health_said%%;*}"
+simulation_cycle Multi-stage
+podman rm -f "$container" >/dev/null 2>>"$scratch/podman.log"
 
 # ---- 4. the Sandbox isolation in a container ----
 # Podman's default profile masks /proc, so bubblewrap cannot mount a new one: the host says so and what to do.

@@ -25,7 +25,7 @@ internal static class SimulationEndpoints
             .WithName("CreateSimulation")
             .WithSummary("Creates a simulation of a storage experiment and initialises it (it is paused when this returns).")
             .Accepts<CreateSimulationRequest>("application/json", "*/*")
-            .ProducesNrpErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status413PayloadTooLarge,
+            .ProducesNrpErrors(StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status422UnprocessableEntity,
                 StatusCodes.Status500InternalServerError, StatusCodes.Status502BadGateway, StatusCodes.Status503ServiceUnavailable);
 
         group.MapGet("", List)
@@ -323,6 +323,7 @@ internal static class SimulationEndpoints
                 $"The experiment '{experimentId}' has no configuration file '{configurationFile}': every experiment needs one (see the README's 'Write your own experiment')", cause)),
             SimulationFault.ExperimentFileMissing => NrpErrorResult.BadGateway(new ErrorResponse(cause, ErrorResponse.ServerErrorType)),
             SimulationFault.StorageUnavailable => NrpErrorResult.BadGateway(new ErrorResponse($"The experiment storage ({storage}) is unavailable", ErrorResponse.ServerErrorType, cause)),
+            SimulationFault.ConfigurationRefused => NrpErrorResult.UnprocessableEntity(ErrorResponse.Client($"The experiment '{experimentId}' cannot be run as configured: {cause}", cause)),
             _ => NrpErrorResult.ServerError(ErrorResponse.StartFailed(cause)),
         };
     }

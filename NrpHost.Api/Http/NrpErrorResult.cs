@@ -26,6 +26,8 @@ internal sealed class NrpErrorResult(int statusCode, ErrorResponse error)
 
     public static NrpErrorResult BadGateway(ErrorResponse error) => new(StatusCodes.Status502BadGateway, error);
 
+    public static NrpErrorResult UnprocessableEntity(ErrorResponse error) => new(StatusCodes.Status422UnprocessableEntity, error);
+
     public static NrpErrorResult ServerError(ErrorResponse error) => new(StatusCodes.Status500InternalServerError, error);
 
     public static NrpErrorResult ServiceUnavailable(ErrorResponse error) => new(StatusCodes.Status503ServiceUnavailable, error);

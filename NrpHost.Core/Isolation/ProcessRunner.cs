@@ -144,7 +144,7 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
         var reply = await Command(worker, (service, ct) => service.PrepareAsync(setup with { ControlPath = path }, ct), CancellationToken.None).ConfigureAwait(false);
         await DeliveredAsync(worker, reply.Sequence).ConfigureAwait(false);
         Volatile.Write(ref _timeLogs, reply.Value?.TimeLogsFolder);
-        return Own(reply.Value?.Error);
+        return Own(reply.Value is { Error: { } error, Refusal: { } refusal } ? error with { Refusal = refusal } : reply.Value?.Error);
     }
 
     /// <summary>

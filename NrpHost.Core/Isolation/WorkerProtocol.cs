@@ -63,7 +63,7 @@ internal sealed record WorkerReply<T>(T? Value, long Sequence)
     where T : class;
 
 /// <summary>How the preparation went: its report when it failed, and the profile's time-log folder.</summary>
-internal sealed record WorkerPrepared(SimulationError? Error, string? TimeLogsFolder);
+internal sealed record WorkerPrepared(SimulationError? Error, string? TimeLogsFolder, string? Refusal = null);
 
 /// <summary>How the script ended.</summary>
 internal sealed record WorkerRunOutcome(bool Stopped, SimulationError? Error, bool Failed);

@@ -118,7 +118,7 @@ internal sealed class WorkerServer : IWorkerService
         _worker = new SimulationWorker(setup.SimulationId, _logger);
         _ = Task.Run(ReportProfileAsync, CancellationToken.None);
         var error = await _worker.PrepareAsync(setup).ConfigureAwait(false);
-        return new WorkerReply<WorkerPrepared>(new WorkerPrepared(error, _worker.TimeLogsFolder), _outbox.Enqueued);
+        return new WorkerReply<WorkerPrepared>(new WorkerPrepared(error, _worker.TimeLogsFolder, error?.Refusal), _outbox.Enqueued);
     }
 
     public async Task<WorkerReply<WorkerRunOutcome>> RunAsync(CancellationToken cancellationToken)

@@ -54,6 +54,35 @@ internal sealed class EmbeddedBrokerPolicy(MqttPublisherIdentity publisher, stri
         }
     }
 
+    /// <summary>
+    /// The end of a data-transfer stream: its retained topic list (<c>…/data</c>) cleared with an empty payload, as
+    /// nrp-core does, or with <c>[]</c>, as the embedded runtime does. The stored list is removed; subscribers get a
+    /// plain <c>[]</c>, or nothing for an empty payload: the NRP Frontend parses every topic list as JSON, and one it
+    /// cannot parse stops its MQTT client for good.
+    /// </summary>
+    private async Task EndTopicListAsync(InterceptingPublishEventArgs e)
+    {
+        var message = e.ApplicationMessage;
+        if (!message.Retain || _server is not { } server || !IsEmptyList(message.Payload)
+            || MqttTopics.RefusalForClient(prefix, message.Topic, retain: true) is not null)
+        {
+            return;
+        }
+
+        await server.UpdateRetainedMessageAsync(new MqttApplicationMessage { Topic = message.Topic, Retain = true }).ConfigureAwait(false);
+        if (message.Payload.IsEmpty)
+        {
+            e.ProcessPublish = false;
+        }
+        else
+        {
+            message.Retain = false;
+        }
+    }
+
+    private static bool IsEmptyList(System.Buffers.ReadOnlySequence<byte> payload) =>
+        payload.IsEmpty || (payload.Length == 2 && payload.FirstSpan.Length == 2 && payload.FirstSpan[0] == (byte)'[' && payload.FirstSpan[1] == (byte)']');
+
     private void ValidateIdentity(ValidatingConnectionEventArgs e)
     {
         var endpoint = e.RemoteEndPoint?.ToString() ?? "unknown";
@@ -103,13 +132,16 @@ internal sealed class EmbeddedBrokerPolicy(MqttPublisherIdentity publisher, stri
                 // every status payload as JSON).
                 e.ProcessPublish = false;
                 await server.UpdateRetainedMessageAsync(message).ConfigureAwait(false);
+                return;
             }
 
+            await EndTopicListAsync(e).ConfigureAwait(false); // a worker's data-transfer engine, relayed
             return;
         }
 
         if (MqttTopics.RefusalForClient(prefix, message.Topic, message.Retain) is not { } reason)
         {
+            await EndTopicListAsync(e).ConfigureAwait(false);
             return;
         }
 

@@ -82,4 +82,11 @@ public enum SimulationFault
 
     /// <summary>A file that storage listed for the experiment could not be fetched; the message names it.</summary>
     ExperimentFileMissing,
+
+    /// <summary>
+    /// The experiment's configuration cannot be run here: nrp-core refused it (an engine type or simulation loop the
+    /// runtime does not have, an invalid setting). The user's to fix, not a fault of the host; the message names the
+    /// configuration file and line.
+    /// </summary>
+    ConfigurationRefused,
 }

@@ -287,6 +287,7 @@ internal sealed partial class ScriptSession
         return new SimulationError
         {
             ExceptionType = Has("exception") ? Text("exception") : null,
+            Refusal = Has("refusal") ? Text("refusal") : null,
             Errno = Errno(),
             SimulationId = _simulationId,
             Message = Text("msg"),

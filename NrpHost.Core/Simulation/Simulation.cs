@@ -190,8 +190,9 @@ internal sealed class Simulation
                 return StoppedWhileCreating();
             }
 
-            fault = SimulationFault.Initialization;
-            message = report.Located();
+            (fault, message) = report.Refusal is { } refusal
+                ? (SimulationFault.ConfigurationRefused, (report with { Message = refusal }).Located())
+                : (SimulationFault.Initialization, report.Located());
         }
         catch (OperationCanceledException) when (_staging.IsCancellationRequested)
         {

@@ -29,6 +29,12 @@ public sealed record SimulationError
     /// <summary>The Python exception's type name, when the fault was one (not part of the wire format).</summary>
     internal string? ExceptionType { get; init; }
 
+    /// <summary>
+    /// What nrp-core refused in the experiment's configuration (an engine type or simulation loop it does not have, an
+    /// invalid setting), when that was the fault: the user's to fix (not part of the wire format).
+    /// </summary>
+    internal string? Refusal { get; init; }
+
     /// <summary>The <c>OSError</c>'s errno, when the fault was one (not part of the wire format).</summary>
     internal int? Errno { get; init; }
 

@@ -310,6 +310,44 @@ public abstract partial class SimulationEndpointsTests(string isolation)
     }
 
     [Theory]
+    [InlineData("""{"EngineName": "world", "EngineType": "gazebo_grpc"}""", "", "Engine type \"gazebo_grpc\" (engine \"world\")", 4)]
+    [InlineData("""{"EngineName": "one", "EngineType": "python_json", "PythonFileName": "engine.py"}""", "\"SimulationLoop\": \"EventLoop\",", "SimulationLoop \"EventLoop\"", 2)]
+    public async Task Create_WithAConfigurationTheRuntimeRefuses_Returns422NamingTheConfigurationFileAndLine(
+        string engine, string loop, string refused, int line)
+    {
+        await using var host = await ApiHost.StartAsync(s =>
+        {
+            s["NrpHost:Simulation:Isolation"] = isolation;
+            // The embedded runtime, not the fake client.
+            s["NrpHost:NrpCore:Mode"] = "Embedded";
+            s["NrpHost:NrpCore:Client"] = "nrp_client:NrpCore";
+            s.Remove("NrpHost:NrpCore:PythonPath:0");
+        });
+        host.Experiment("refused").WithConfig(raw: $$"""
+            {
+              {{loop}}
+              "SimulationTimeout": 1,
+              "EngineConfigs": [{{engine}}]
+            }
+            """).Build();
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<SimulationError>();
+        host.Manager.RuntimeError += (_, e) => errors.Enqueue(e.Error);
+
+        var response = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"refused"}""");
+
+        // The user's configuration, not a fault of the server: 422 with the NRP error body, naming the file and line.
+        var error = response.AssertNrpError(422, type: "Client error");
+        var message = error.GetProperty("message").GetString()!;
+        Assert.StartsWith("The experiment 'refused' cannot be run as configured: ", message, StringComparison.Ordinal);
+        Assert.Contains(refused, message, StringComparison.Ordinal);
+        Assert.EndsWith($"(simulation_config.json, line {line})", message, StringComparison.Ordinal);
+        Assert.Equal("failed", (await host.GetAsync("/simulation/0/state")).Json.GetProperty("state").GetString());
+        var reported = Assert.Single(errors); // the runtime_error, as published
+        Assert.Equal("simulation_config.json", reported.FileName);
+        Assert.Equal(line, reported.LineNumber);
+    }
+
+    [Theory]
     [InlineData("""{"experimentID":"exp","mainScript":"../outside.py"}""")]
     [InlineData("""{"experimentID":"exp","experimentConfiguration":"/etc/passwd"}""")]
     public async Task Create_WithAPathOutsideTheExperiment_Returns400(string body)

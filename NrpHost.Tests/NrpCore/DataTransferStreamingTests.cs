@@ -85,6 +85,9 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
                 TimeSpan.FromSeconds(20),
                 () => "seen: " + string.Join(" | ", Messages.Select(m => m.Topic + " " + Convert.ToHexString(m.Payload))));
 
+        public Task PublishAsync(string topic, string payload, bool retain) =>
+            _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithRetainFlag(retain).Build());
+
         public async ValueTask DisposeAsync()
         {
             if (_client.IsConnected)
@@ -205,7 +208,7 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
             client.shutdown()
             """);
 
-        var seen = await subscriber.WaitForAsync(m => m.Count(x => x.Topic == basis && x.Payload.Length == 0) == 1);
+        var seen = await subscriber.WaitForAsync(m => m.Count(x => x.Topic == basis && Encoding.UTF8.GetString(x.Payload) == "[]") == 1);
         var texts = seen.Where(m => m.Topic == basis + "/text").Select(m => m.Payload).ToList();
         // 3 steps, the pending datapack delivered again at reset, "reset", then the step after the reset
         Assert.Equal(6, texts.Count);
@@ -216,10 +219,11 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
             .Select(m => envelope ? DataPackMessage.Parser.ParseFrom(m.Payload).Data.Unpack<DoubleValue>().Value : DoubleValue.Parser.ParseFrom(m.Payload).Value);
         Assert.Equal([0, 0.25, 0.5, 0.5, 0.75], numbers);
         Assert.Contains(seen, m => m.Topic == basis + "/number" && Encoding.UTF8.GetString(m.Payload) == "reset");
-        // the live list went from empty types to the streamed type, and is cleared at shutdown
+        // the live list went from empty types to the streamed type, and is an empty list at shutdown
         var lists = seen.Where(m => m.Topic == basis).Select(m => Encoding.UTF8.GetString(m.Payload)).ToList();
         Assert.Contains("\"type\":\"\"", lists[0], StringComparison.Ordinal);
-        Assert.Equal(string.Empty, lists[^1]);
+        Assert.Equal("[]", lists[^1]);
+        Assert.All(lists, list => JsonDocument.Parse(list).Dispose()); // as the NRP Frontend parses each one
         Assert.DoesNotContain(seen, m => m.Topic.StartsWith(basis, StringComparison.Ordinal) is false && m.Topic.Contains("nrp_simulation", StringComparison.Ordinal));
     }
 

@@ -13,6 +13,7 @@ one counter write. It leaves Python only while paused.
 
 import builtins
 import ctypes
+import json
 import linecache
 import logging
 import os
@@ -58,6 +59,42 @@ def _reserve_descriptors(count):
     return reserve
 
 
+_JSON_DATA_SHAPE = ('json_data is a datapack {"datapack_name": ..., "engine_name": ..., "payload": {...}}, a list of '
+                    "them, or such JSON text")
+
+
+def _json_datapacks(json_data):
+    """``(datapack_name, engine_name, payload)`` of each datapack in ``nrp.run_loop``'s ``json_data``."""
+    if isinstance(json_data, (str, bytes)):
+        try:
+            json_data = json.loads(json_data)
+        except ValueError as err:
+            raise ValueError("%s; the text given is not JSON: %s" % (_JSON_DATA_SHAPE, err)) from None
+    entries = json_data if isinstance(json_data, list) else [json_data]
+    result = []
+    for entry in entries:
+        if not isinstance(entry, dict) or set(entry) != {"datapack_name", "engine_name", "payload"} \
+                or not isinstance(entry["datapack_name"], str) or not isinstance(entry["engine_name"], str) \
+                or not isinstance(entry["payload"], dict):
+            raise ValueError("%s, not %r" % (_JSON_DATA_SHAPE, entry))
+        result.append((entry["datapack_name"], entry["engine_name"], entry["payload"]))
+    return result
+
+
+_REFUSALS = ("UnsupportedConfigurationError", "ConfigError")
+
+
+def _refusal(err):
+    """The message of the embedded runtime's refusal of the configuration in ``err``'s chain of causes, or None."""
+    seen = 0
+    while err is not None and seen < 8:
+        if type(err).__name__ in _REFUSALS and type(err).__module__.startswith("nrp_core."):
+            return str(err)
+        err = err.__cause__ or err.__context__
+        seen += 1
+    return None
+
+
 def _not_available(name):
     def method(self, *args, **kwargs):
         raise NotImplementedError("%s() is not available" % name)
@@ -84,6 +121,13 @@ class Nrp:
         run = client.run_loop
         count = ctl[1]
 
+        def queue(json_data):
+            # json_data travels with this run request as client JSON datapacks, as set_json_datapack queues them (the
+            # engines get them, and through them the status function). It is never handed on: nrp-core 1.4's second
+            # parameter is run_async, which would turn the call into a thread.
+            for datapack_name, engine_name, payload in _json_datapacks(json_data):
+                client.set_json_datapack(datapack_name, engine_name, payload)
+
         def pause_point():
             waited = False
             while True:
@@ -103,9 +147,10 @@ class Nrp:
                 pause_point()
             if count + num_iterations > max_steps:
                 raise NRPSimulationTimeout("The number of iteration requested will exceed the timeout")
-            # A failing call is not counted, as in the NRP backend. json_data is passed by name, and only when given:
-            # nrp-core 1.4's second positional parameter is run_async, which would turn the call into a thread.
-            result = run(num_iterations) if json_data is None else run(num_iterations, json_data=json_data)
+            # A failing call is not counted, as in the NRP backend.
+            if json_data is not None:
+                queue(json_data)
+            result = run(num_iterations)
             count += num_iterations
             ctl[1] = count
             return result
@@ -125,8 +170,10 @@ class Nrp:
                 stamp(0)
             if count + num_iterations > max_steps:
                 raise NRPSimulationTimeout("The number of iteration requested will exceed the timeout")
+            if json_data is not None:
+                queue(json_data)
             stamp(1)
-            result = run(num_iterations) if json_data is None else run(num_iterations, json_data=json_data)
+            result = run(num_iterations)
             stamp(2)
             commit()
             count += num_iterations
@@ -469,7 +516,18 @@ class Session:
                     file_name = os.path.relpath(path, self.directory)
                     line = lineno
                     text = linecache.getline(path, lineno).strip()
+            if line == -1 and (located := self._located(err)) is not None:
+                # A refusal of the runtime about one of the experiment's files (its configuration, say) names it.
+                path, lineno = located
+                file_name = os.path.relpath(path, self.directory)
+                if lineno is not None:
+                    line = lineno
+                    text = linecache.getline(path, lineno).strip()
         report = _report(error_type, msg if msg is not None else str(err), file_name, line, offset, text)
+        refusal = _refusal(err)
+        if refusal is not None:
+            # The runtime refused the experiment's configuration: the user's to fix, not a fault of the host.
+            report["refusal"] = refusal
         # What the host needs to tell a limit of the simulation's process from any other fault.
         report["exception"] = type(err).__name__
         report["errno"] = getattr(err, "errno", None) if isinstance(err, OSError) else None
@@ -477,6 +535,19 @@ class Session:
 
     def _inside(self, path):
         return _inside(self.directory, path)
+
+    def _located(self, err):
+        """The (path, line or None) a runtime error says it is about (its ``location``, or its cause's), when that
+        is one of the experiment's files; else None."""
+        seen = 0
+        while err is not None and seen < 8:
+            location = getattr(err, "location", None)
+            if isinstance(location, tuple) and len(location) == 2 and isinstance(location[0], str) \
+                    and self._inside(location[0]) and (location[1] is None or isinstance(location[1], int)):
+                return location
+            err = err.__cause__ or err.__context__
+            seen += 1
+        return None
 
 
 class _TeeHandler(logging.Handler):

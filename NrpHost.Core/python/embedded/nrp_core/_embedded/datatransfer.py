@@ -16,8 +16,9 @@ listed in its ``dumps``:
   serialised ``EngineGrpc.DataPackMessage`` or, with
   ``"streamDataPackMessage": false``, as the bare message. The JSON list
   ``[{"topic": ..., "type": ...}]`` of these topics is published retained on
-  ``…/data`` (``type`` is empty until the first datapack arrives) and cleared
-  at shutdown; each topic gets ``reset`` on reset.
+  ``…/data`` (``type`` is empty until the first datapack arrives) and set to
+  ``[]`` at shutdown (nrp-core: an empty payload, which the NRP Frontend cannot
+  parse; see DEVIATIONS.md); each topic gets ``reset`` on reset.
 
 A reset starts new files (reset count + 1). A datapack that is not in
 ``dumps``, or a JSON datapack, is refused as nrp-core refuses it.
@@ -334,7 +335,9 @@ class DataTransferEngine:
         publisher, self.publisher = self.publisher, None
         if publisher is not None:
             if clear_topics and publisher.connected:
-                publisher.publish(f"{self.mqtt_base}/data", b"", retain=True)
+                # nrp-core clears the retained topic list with an empty payload, which the NRP Frontend cannot parse
+                # (its MQTT client then stops for good): an empty list instead. The embedded broker removes it.
+                publisher.publish(f"{self.mqtt_base}/data", b"[]", retain=True)
             publisher.close()
 
     # ------------------------------------------------------------ streaming
