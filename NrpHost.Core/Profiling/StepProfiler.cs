@@ -88,11 +88,14 @@ internal sealed class StepProfiler : IDisposable
 
     /// <summary>
     /// Creates the time-log folder in <paramref name="directory"/> (stamps are written relative to
-    /// <paramref name="origin"/>, the Python clock in seconds) and starts reading.
+    /// <paramref name="origin"/>, the Python clock in seconds; <c>experiment_stats.log</c> begins with
+    /// <paramref name="initialization"/>) and starts reading.
     /// </summary>
-    public void Begin(string directory, DateTimeOffset now, double origin)
+    public void Begin(string directory, DateTimeOffset now, double origin, TimeSpan initialization)
     {
-        _logs = TimeLogs.Create(directory, TimeLogs.FolderName(now, _simulationId), (long)Math.Round(origin * 1e9), CycleRing is not null);
+        // Named after this process, which runs the simulation's Python (a worker's, or the host's in-process), as
+        // nrp-core names the folder after the NRPCoreSim process.
+        _logs = TimeLogs.Create(directory, TimeLogs.FolderName(now, Environment.ProcessId), (long)Math.Round(origin * 1e9), CycleRing is not null, initialization);
         TimeLogsFolder = _logs.Name;
         _reader = new Thread(ReadLoop)
         {
@@ -148,8 +151,10 @@ internal sealed class StepProfiler : IDisposable
         for (var i = 0; i < record.Length; i += HostSlots)
         {
             var called = Nanoseconds(record[i + 1]);
+            var run = Nanoseconds(record[i + 2]) - called;
             Measure(_host, called - Nanoseconds(record[i]), 7, metrics);
-            Measure(_runLoop, Nanoseconds(record[i + 2]) - called, 6, metrics);
+            Measure(_runLoop, run, 6, metrics);
+            _logs?.WriteRun(run);
         }
 
         if (CycleRing is { } cycles)
@@ -215,12 +220,15 @@ internal sealed class StepProfiler : IDisposable
         Poll();
     }
 
-    /// <summary>Writes <c>experiment_stats.log</c> and closes the time logs; returns the summary table for the log.</summary>
-    public string Finish(IReadOnlyList<(string Label, TimeSpan Duration)> stats)
+    /// <summary>
+    /// Ends <c>experiment_stats.log</c> (the client's shutdown, when it was shut down, and the total) and closes the time
+    /// logs; returns the summary table for the log.
+    /// </summary>
+    public string Finish(TimeSpan? shutdown, TimeSpan total)
     {
         lock (_lock)
         {
-            _logs?.Finish(stats);
+            _logs?.Finish(shutdown, total);
         }
 
         return ProfileTable.Format(Snapshot());

@@ -1,16 +1,17 @@
 using System.Buffers.Text;
 using System.Globalization;
-using System.Text;
 using NrpHost.Storage;
 
 namespace NrpHost.Profiling;
 
 /// <summary>
-/// nrp-core's time-profiler files in a <c>time_logs&lt;timestamp&gt;</c> folder: one line per datapack cycle in
-/// <c>step_start.log</c>, <c>after_wait_for_engines.log</c>, <c>after_get_datapacks.log</c>, <c>after_run_tfs.log</c>,
-/// <c>after_send_datapacks.log</c> and <c>after_restart_engines.log</c> (microseconds since the profile began) and
-/// <c>step_duration.log</c> (microseconds), then <c>experiment_stats.log</c> at the end. Streamed through small
-/// buffers, never kept. A write that fails (a full disk) stops the files and is reported once; the profile goes on.
+/// nrp-core's time-profiler files in a <c>time_logs/&lt;yyyyMMdd-HHmmss&gt;-&lt;pid&gt;</c> folder: one line per datapack
+/// cycle in <c>step_start.log</c>, <c>after_wait_for_engines.log</c>, <c>after_get_datapacks.log</c>,
+/// <c>after_run_tfs.log</c>, <c>after_send_datapacks.log</c> and <c>after_restart_engines.log</c> (microseconds since the
+/// profile began) and <c>step_duration.log</c> (microseconds); <c>experiment_stats.log</c> with nrp-core's lines
+/// (<c>Initializing Simulation: µs</c>, one <c>Running Simulation: µs</c> per run request, <c>Shutting down Simulation:
+/// µs</c>, <c>NRPCoreSim execution time: µs</c> last). Streamed through small buffers, never kept. A write that fails (a
+/// full disk) stops the files and is reported once; the profile goes on.
 /// </summary>
 internal sealed class TimeLogs : IDisposable
 {
@@ -21,10 +22,17 @@ internal sealed class TimeLogs : IDisposable
         "after_restart_engines", "step_duration",
     ];
 
+    /// <summary>The folder all time logs go in, one sub-folder per profile, as nrp-core's <c>TimeProfiler</c> makes them.</summary>
+    public const string Root = "time_logs";
+
     private const int BufferBytes = 16384;
-    private readonly FileStream?[] _files = new FileStream?[CycleFiles.Length];
-    private readonly byte[][] _buffers = [.. CycleFiles.Select(_ => new byte[BufferBytes])];
-    private readonly int[] _used = new int[CycleFiles.Length];
+
+    /// <summary>Index of <c>experiment_stats.log</c> among the files (after the per-cycle ones).</summary>
+    private const int Stats = 7;
+
+    private readonly FileStream?[] _files = new FileStream?[CycleFiles.Length + 1];
+    private readonly byte[][] _buffers = [.. Enumerable.Range(0, CycleFiles.Length + 1).Select(_ => new byte[BufferBytes])];
+    private readonly int[] _used = new int[CycleFiles.Length + 1];
     private readonly long _origin;
     private string? _failure;
 
@@ -43,28 +51,36 @@ internal sealed class TimeLogs : IDisposable
     /// <summary>Why the files stopped, or null while they are written.</summary>
     public string? Failure => _failure;
 
-    /// <summary><c>time_logs&lt;yyyyMMdd-HHmmss&gt;-&lt;simulation id&gt;</c>, the timestamp as nrp-core writes it.</summary>
-    public static string FolderName(DateTimeOffset now, int simulationId) =>
-        "time_logs" + now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + string.Create(CultureInfo.InvariantCulture, $"-{simulationId}");
+    /// <summary><c>&lt;yyyyMMdd-HHmmss&gt;-&lt;pid&gt;</c> (the process that runs the simulation's Python), as nrp-core names it.</summary>
+    public static string FolderName(DateTimeOffset now, int processId) =>
+        now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + string.Create(CultureInfo.InvariantCulture, $"-{processId}");
 
     /// <summary>
-    /// Creates the folder under <paramref name="directory"/>, under <paramref name="name"/> or, when something of that
-    /// name is there already (the experiment's own files, a link), <c>name-2</c>, <c>name-3</c>…; its per-cycle files are
-    /// made only when <paramref name="cycles"/>. <see cref="Name"/> says which.
+    /// Creates the folder <c>time_logs/<paramref name="name"/></c> under <paramref name="directory"/>, or, when something
+    /// of that name is there already (the experiment's own files, a link), <c>name-2</c>, <c>name-3</c>… (and
+    /// <c>time_logs-2</c>… when <c>time_logs</c> itself is not a plain folder); its per-cycle files are made only when
+    /// <paramref name="cycles"/>. <c>experiment_stats.log</c> begins with <paramref name="initialization"/>.
+    /// <see cref="Name"/> says which folder.
     /// </summary>
-    public static TimeLogs Create(string directory, string name, long origin, bool cycles)
+    public static TimeLogs Create(string directory, string name, long origin, bool cycles, TimeSpan initialization)
     {
+        var root = Root;
+        for (var suffix = 2; SafeFile.KindOf(Path.Combine(directory, root)) is not (EntryKind.Missing or EntryKind.Directory) && suffix < 1000; suffix++)
+        {
+            root = string.Create(CultureInfo.InvariantCulture, $"{Root}-{suffix}");
+        }
+
         var chosen = name;
-        for (var suffix = 2; SafeFile.KindOf(Path.Combine(directory, chosen)) != EntryKind.Missing && suffix < 1000; suffix++)
+        for (var suffix = 2; SafeFile.KindOf(Path.Combine(directory, root, chosen)) != EntryKind.Missing && suffix < 1000; suffix++)
         {
             chosen = string.Create(CultureInfo.InvariantCulture, $"{name}-{suffix}");
         }
 
-        var logs = new TimeLogs(Path.Combine(directory, chosen), origin) { Name = chosen };
+        var logs = new TimeLogs(Path.Combine(directory, root, chosen), origin) { Name = root + "/" + chosen };
         try
         {
             Directory.CreateDirectory(logs.Folder);
-            if (SafeFile.KindOf(logs.Folder) != EntryKind.Directory)
+            if (SafeFile.KindOf(Path.Combine(directory, root)) != EntryKind.Directory || SafeFile.KindOf(logs.Folder) != EntryKind.Directory)
             {
                 throw new IOException($"{logs.Folder} is not a plain folder");
             }
@@ -76,6 +92,9 @@ internal sealed class TimeLogs : IDisposable
                     logs._files[i] = Open(Path.Combine(logs.Folder, CycleFiles[i] + ".log"));
                 }
             }
+
+            logs._files[Stats] = Open(Path.Combine(logs.Folder, "experiment_stats.log"));
+            logs.StatsLine("Initializing Simulation: "u8, initialization);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -109,6 +128,24 @@ internal sealed class TimeLogs : IDisposable
         }
     }
 
+    /// <summary>Appends one run request (one <c>nrp.run_loop</c> call into the client) of <paramref name="nanoseconds"/>.</summary>
+    public void WriteRun(long nanoseconds)
+    {
+        if (_failure is not null || _files[Stats] is null)
+        {
+            return;
+        }
+
+        try
+        {
+            StatsLine("Running Simulation: "u8, TimeSpan.FromTicks(Math.Max(0, nanoseconds) / 100));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Fail(ex);
+        }
+    }
+
     /// <summary>Pushes what is buffered to the files.</summary>
     public void Flush()
     {
@@ -131,22 +168,22 @@ internal sealed class TimeLogs : IDisposable
         }
     }
 
-    /// <summary>Writes <c>experiment_stats.log</c> (label and microseconds per line, the total last) and closes every file.</summary>
-    public void Finish(IReadOnlyList<(string Label, TimeSpan Duration)> stats)
+    /// <summary>
+    /// Ends <c>experiment_stats.log</c> with <paramref name="shutdown"/> (when the client was shut down) and the
+    /// <paramref name="total"/> time, and closes every file.
+    /// </summary>
+    public void Finish(TimeSpan? shutdown, TimeSpan total)
     {
-        Flush();
-        if (_failure is null)
+        if (_failure is null && _files[Stats] is not null)
         {
             try
             {
-                using var file = Open(Path.Combine(Folder, "experiment_stats.log"));
-                var text = new StringBuilder();
-                foreach (var (label, duration) in stats)
+                if (shutdown is { } time)
                 {
-                    text.Append(CultureInfo.InvariantCulture, $"{label} {(long)(duration.TotalMilliseconds * 1000)}\n");
+                    StatsLine("Shutting down Simulation: "u8, time);
                 }
 
-                file.Write(Encoding.UTF8.GetBytes(text.ToString()));
+                StatsLine("NRPCoreSim execution time: "u8, total);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -154,6 +191,7 @@ internal sealed class TimeLogs : IDisposable
             }
         }
 
+        Flush();
         Dispose();
     }
 
@@ -192,6 +230,21 @@ internal sealed class TimeLogs : IDisposable
         Utf8Formatter.TryFormat(value, buffer, out var length);
         buffer[length] = (byte)'\n';
         _used[file] += length + 1;
+    }
+
+    /// <summary>A line of <c>experiment_stats.log</c>: the label (ASCII) and the duration in whole microseconds.</summary>
+    private void StatsLine(ReadOnlySpan<byte> label, TimeSpan duration)
+    {
+        if (_used[Stats] > BufferBytes - label.Length - 24)
+        {
+            WriteOut(Stats);
+        }
+
+        var buffer = _buffers[Stats].AsSpan(_used[Stats]);
+        label.CopyTo(buffer);
+        Utf8Formatter.TryFormat(duration.Ticks / 10, buffer[label.Length..], out var length);
+        buffer[label.Length + length] = (byte)'\n';
+        _used[Stats] += label.Length + length + 1;
     }
 
     private void WriteOut(int file)

@@ -10,7 +10,7 @@ internal sealed partial class ScriptSession
     /// Makes the profiler for this session's client (call after <see cref="CreateClient"/>): it times every
     /// <c>nrp.run_loop</c> of the script's next run and, with the embedded runtime, every FTI cycle.
     /// </summary>
-    public StepProfiler AttachProfiler(string directory, DateTimeOffset now)
+    public StepProfiler AttachProfiler(string directory, DateTimeOffset now, TimeSpan initialization)
     {
         using (Py.GIL())
         {
@@ -31,7 +31,7 @@ internal sealed partial class ScriptSession
                 using var hostRecords = new PyInt(profiler.HostRing.Records);
                 using var cycleRecords = new PyInt(profiler.CycleRing?.Records ?? 0);
                 using var origin = profiling.InvokeMethod("attach", _session, host, hostRecords, cycles, cycleRecords);
-                profiler.Begin(directory, now, origin.As<double>());
+                profiler.Begin(directory, now, origin.As<double>(), initialization);
                 return profiler;
             }
             catch

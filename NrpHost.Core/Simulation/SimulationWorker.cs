@@ -104,7 +104,6 @@ internal sealed class SimulationWorker : ISimulationRunner
     private string? _timeLogs;
     private long _preparedAt;
     private TimeSpan _initialization;
-    private TimeSpan _run;
 
     public SimulationWorker(int id, ILogger logger, Action<SimulationPhase>? faultHook = null)
     {
@@ -309,7 +308,7 @@ internal sealed class SimulationWorker : ISimulationRunner
         {
             // Its rings stay allocated (the abandoned thread may still write them); the files get what was read.
             profiler.StopReading();
-            profiler.Finish([("experiment initialization time", _initialization), ("experiment run time", _run)]);
+            profiler.Finish(shutdown: null, Stopwatch.GetElapsedTime(_preparedAt));
         }
 
         lock (_controlLock)
@@ -453,7 +452,7 @@ internal sealed class SimulationWorker : ISimulationRunner
 
             if (report is null && setup.Profile)
             {
-                var profiler = session.AttachProfiler(setup.Directory, setup.Created);
+                var profiler = session.AttachProfiler(setup.Directory, setup.Created, _initialization);
                 if (!profiler.NativeStamps)
                 {
                     SimulationLog.ProfilePythonStamps(_logger, _id);
@@ -478,9 +477,7 @@ internal sealed class SimulationWorker : ISimulationRunner
             }
         }
 
-        var started = Stopwatch.GetTimestamp();
         var (stopped, error) = _session.Run();
-        _run = Stopwatch.GetElapsedTime(started);
 
         // No more steps: the profile is complete for GET …/profile while the simulation is completed.
         _profiler?.StopReading();
@@ -560,13 +557,7 @@ internal sealed class SimulationWorker : ISimulationRunner
         try
         {
             profiler.StopReading();
-            var table = profiler.Finish(
-            [
-                ("experiment initialization time", _initialization),
-                ("experiment run time", _run),
-                ("experiment shutdown time", shutdown),
-                ("experiment total time", Stopwatch.GetElapsedTime(_preparedAt)),
-            ]);
+            var table = profiler.Finish(shutdown, Stopwatch.GetElapsedTime(_preparedAt));
             if (profiler.TimeLogsFailure is { } failure)
             {
                 SimulationLog.TimeLogsFailed(_logger, _id, failure);

@@ -98,7 +98,7 @@ public sealed class NrpHostApiTests
 
         Assert.Equal(200, response.Code);
         var paths = response.Json.GetProperty("paths");
-        AssertCodes(paths, "/simulation", "post", "201", "400", "401", "403", "404", "409", "413", "500", "502", "503");
+        AssertCodes(paths, "/simulation", "post", "201", "400", "401", "403", "404", "409", "413", "422", "500", "502", "503");
         AssertCodes(paths, "/simulation", "get", "200");
         AssertCodes(paths, "/simulation/{id}", "get", "200", "401", "403", "404");
         AssertCodes(paths, "/simulation/{id}/state", "get", "200", "401", "403", "404");

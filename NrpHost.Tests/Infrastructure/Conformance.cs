@@ -27,3 +27,53 @@ public sealed class ConformanceTheoryAttribute : TheoryAttribute
         }
     }
 }
+
+/// <summary>nrp-core's <c>tools/plot_sim_loop.py</c>, run unchanged with a Python that has numpy and matplotlib (no window: the Agg backend).</summary>
+public static class PlotSimLoop
+{
+    private static readonly Lazy<string?> Interpreter = new(() =>
+        new[] { "/usr/bin/python3", "python3" }.FirstOrDefault(python => Run(python, ["-c", "import numpy, matplotlib"]).Code == 0));
+
+    /// <summary>Why it cannot run here, or null when it can.</summary>
+    public static string? WhyNot => Conformance.WhyNot
+        ?? (Interpreter.Value is null ? "no python3 here imports numpy and matplotlib (Debian: python3-matplotlib), which nrp-core's plot_sim_loop.py needs" : null);
+
+    /// <summary>Runs it on <paramref name="folder"/>: exit code and everything it printed.</summary>
+    public static (int Code, string Output) Run(string folder) =>
+        Run(Interpreter.Value!, [Conformance.Combine("plot_sim_loop.py"), folder]);
+
+    private static (int Code, string Output) Run(string python, string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["MPLBACKEND"] = "Agg";
+        try
+        {
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var error = process.StandardError.ReadToEndAsync();
+            var output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            return (process.ExitCode, output + error.Result);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            return (-1, ex.Message);
+        }
+    }
+}
+
+/// <summary>A test that runs nrp-core's plot tool; skipped, with the reason, where it cannot run.</summary>
+public sealed class PlotSimLoopFactAttribute : FactAttribute
+{
+    public PlotSimLoopFactAttribute()
+    {
+        if (PlotSimLoop.WhyNot is { } reason)
+        {
+            Skip = reason;
+        }
+    }
+}

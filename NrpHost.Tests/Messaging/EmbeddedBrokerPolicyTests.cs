@@ -213,7 +213,7 @@ public sealed class EmbeddedBrokerPolicyTests
         var stopped = await rig.Recorder.WaitForAsync(status, m => m.State == "stopped");
         await rig.Recorder.WaitForAsync(status, m => m.Payload.Contains("\"done\":true", StringComparison.Ordinal), stopped.Sequence);
         await using var attacker = await ConnectAsync(rig.Port, MqttProtocolVersion.V311);
-        await attacker.Client.PublishAsync(Retained(rig.Topic(sim.Id, "data"), "[]"));
+        await attacker.Client.PublishAsync(Retained(rig.Topic(sim.Id, "data"), """[{"topic":"marker","type":""}]"""));
 
         await using var late = await MqttRecorder.ConnectTcpAsync(rig.Port, status, rig.Topic(sim.Id, "data"));
         await late.WaitForAsync(rig.Topic(sim.Id, "data"), m => m.Retained);

@@ -37,7 +37,7 @@ public sealed class StepLatencyCommandTests(PythonFixture python)
         Assert.All(csv.Skip(1), line => Assert.Equal(8, line.Split(',').Length));
         Assert.Equal((1200, 600), PngSize(Path.Combine(temp.Path, "step_duration.png")));
         Assert.Equal((1000, 500), PngSize(Path.Combine(temp.Path, "step_histogram.png")));
-        var timeLogs = Assert.Single(Directory.GetDirectories(temp.Path, "time_logs*"));
+        var timeLogs = Assert.Single(Directory.GetDirectories(Path.Combine(temp.Path, "time_logs")));
         Assert.Equal(150, File.ReadAllLines(Path.Combine(timeLogs, "step_duration.log")).Length);
         Assert.Contains("\"steps\": 150", File.ReadAllText(Path.Combine(temp.Path, "profile.json")), StringComparison.Ordinal);
 

@@ -77,15 +77,46 @@ public sealed class StepProfilingTests(PythonFixture python)
 
         Assert.Equal(100, json.GetProperty("functions").GetProperty("tf_1").GetProperty("count").GetInt64());
 
-        // nrp-core's experiment_stats.log: "<label> <microseconds>" lines, the total last.
+        // nrp-core's experiment_stats.log: the initialisation, one line per run request, the shutdown, the total last.
+        var labels = ReadTimeLog(api.StorageRoot, json.GetProperty("timeLogs").GetString()!, "experiment_stats.log")
+            .Select(line => line[..(line.LastIndexOf(' ') + 1)]).ToList();
+        Assert.Equal(["Initializing Simulation: ", .. Enumerable.Repeat("Running Simulation: ", 100), "Shutting down Simulation: ", "NRPCoreSim execution time: "], labels);
         var stats = files["experiment_stats"];
-        Assert.Equal(4, stats.Length);
-        Assert.True(stats[3] >= stats[0] + stats[1]);
+        Assert.True(stats[^1] >= stats[..^1].Sum());
+        Assert.Equal(100, stats[1..^2].Length);
+        Assert.Matches(@"^time_logs/\d{8}-\d{6}-\d+$", json.GetProperty("timeLogs").GetString());
 
         // Gone once stopped.
         using var after = await api.Client.GetAsync($"/simulation/{id}/profile");
         Assert.Equal(HttpStatusCode.NotFound, after.StatusCode);
         Assert.Contains("has no step-latency profile", await after.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [PlotSimLoopFact]
+    public async Task NrpCoresPlotTool_ReadsTheTimeLogFolder_Unchanged()
+    {
+        await using var api = await StartEmbeddedApiAsync();
+        var (id, json) = await RunProfiledExampleAsync(api);
+        await api.Manager.RequestStateAsync(id, SimulationState.Stopped);
+        using var temp = new TempDirectory("plot-sim-loop");
+        var folder = json.GetProperty("timeLogs").GetString()!;
+        using (var zip = ZipFile.OpenRead(Assert.Single(Directory.GetFiles(Path.Combine(api.StorageRoot, Example), "*.log.zip"))))
+        {
+            foreach (var entry in zip.Entries.Where(e => e.FullName.StartsWith(folder + "/", StringComparison.Ordinal)))
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(temp.Combine(entry.FullName))!);
+                entry.ExtractToFile(temp.Combine(entry.FullName));
+            }
+        }
+
+        var (code, output) = PlotSimLoop.Run(temp.Combine(folder));
+
+        // It read every file: the stats with their labels, and the mean of each phase.
+        Assert.True(code == 0, output);
+        Assert.Contains("NRPCoreSim execution time: ", output, StringComparison.Ordinal);
+        Assert.Contains("Initializing Simulation: ", output, StringComparison.Ordinal);
+        Assert.Matches(@"loop step duration \(mean\): [0-9.e-]+ \(ms\)", output);
+        Assert.Matches(@"restart engines \(mean\): [0-9.e-]+ \(ms\)", output);
     }
 
     [Fact]
@@ -181,7 +212,7 @@ public sealed class StepProfilingTests(PythonFixture python)
         Assert.Equal([StepPhases.Host, StepPhases.RunLoop], profile.Phases.Keys.Order(StringComparer.Ordinal));
         Assert.Empty(profile.Engines);
         var directory = ((SimulationManager)host.Manager).DirectoryOf(sim.Id)!;
-        Assert.Empty(Directory.GetFiles(Path.Combine(directory, profile.TimeLogs!)));
+        Assert.Equal(["experiment_stats.log"], Directory.GetFiles(Path.Combine(directory, profile.TimeLogs!)).Select(Path.GetFileName));
         await host.Manager.RequestStateAsync(sim.Id, SimulationState.Stopped);
         using var zip = ZipFile.OpenRead(Assert.Single(Directory.GetFiles(Path.Combine(host.StorageRoot, "exp"), "*.log.zip")));
         Assert.Equal([profile.TimeLogs + "/experiment_stats.log"], zip.Entries.Select(e => e.FullName).Where(n => n.StartsWith("time_logs", StringComparison.Ordinal)));
@@ -378,6 +409,14 @@ public sealed class StepProfilingTests(PythonFixture python)
         }
 
         return files;
+    }
+
+    /// <summary>The lines of one file of the time-log folder, as archived.</summary>
+    private static string[] ReadTimeLog(string storageRoot, string folder, string file)
+    {
+        using var zip = ZipFile.OpenRead(Assert.Single(Directory.GetFiles(Path.Combine(storageRoot, Example), "*.log.zip")));
+        using var reader = new StreamReader(zip.GetEntry(folder + "/" + file)!.Open());
+        return reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
 
     private static long[] Differences(long[] later, long[] earlier) => later.Zip(earlier, (a, b) => a - b).ToArray();

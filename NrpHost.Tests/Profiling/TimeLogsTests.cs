@@ -6,14 +6,17 @@ namespace NrpHost.Tests.Profiling;
 public sealed class TimeLogsTests
 {
     [Fact]
-    public void Cycles_AreWrittenInNrpCoresUnits_OneLinePerFile_AndStatsAtTheEnd()
+    public void Cycles_AreWrittenInNrpCoresUnits_OneLinePerFile_AndStatsWithNrpCoresLines()
     {
         using var temp = new TempDirectory("timelogs");
-        var logs = TimeLogs.Create(temp.Path, "time_logs1", origin: 1_000_000, cycles: true);
+        var logs = TimeLogs.Create(temp.Path, "20261208-010203-77", origin: 1_000_000, cycles: true, initialization: TimeSpan.FromMilliseconds(1.5));
         logs.WriteCycle(3_000_000, 3_000_000, 3_004_999, 3_010_000, 3_012_000, 3_020_500);
-        logs.Finish([("experiment initialization time", TimeSpan.FromMilliseconds(1.5)), ("experiment total time", TimeSpan.FromSeconds(2))]);
+        logs.WriteRun(20_500_999);
+        logs.WriteRun(7_000);
+        logs.Finish(shutdown: TimeSpan.FromMilliseconds(3), total: TimeSpan.FromSeconds(2));
 
-        string Read(string file) => File.ReadAllText(Path.Combine(temp.Path, "time_logs1", file + ".log"));
+        Assert.Equal("time_logs/20261208-010203-77", logs.Name);
+        string Read(string file) => File.ReadAllText(Path.Combine(temp.Path, "time_logs", "20261208-010203-77", file + ".log"));
         Assert.Equal("2000\n", Read("step_start"));
         Assert.Equal("2000\n", Read("after_wait_for_engines"));
         Assert.Equal("2004\n", Read("after_get_datapacks"));
@@ -21,7 +24,9 @@ public sealed class TimeLogsTests
         Assert.Equal("2012\n", Read("after_send_datapacks"));
         Assert.Equal("2020\n", Read("after_restart_engines"));
         Assert.Equal("20\n", Read("step_duration"));
-        Assert.Equal("experiment initialization time 1500\nexperiment total time 2000000\n", Read("experiment_stats"));
+        Assert.Equal(
+            "Initializing Simulation: 1500\nRunning Simulation: 20500\nRunning Simulation: 7\nShutting down Simulation: 3000\nNRPCoreSim execution time: 2000000\n",
+            Read("experiment_stats"));
         Assert.Null(logs.Failure);
     }
 
@@ -31,17 +36,19 @@ public sealed class TimeLogsTests
         using var temp = new TempDirectory("timelogs-link");
         var elsewhere = Directory.CreateDirectory(temp.Combine("elsewhere")).FullName;
         var simulation = Directory.CreateDirectory(temp.Combine("simulation")).FullName;
-        File.CreateSymbolicLink(Path.Combine(simulation, "time_logs1"), elsewhere);
-        Directory.CreateDirectory(Path.Combine(simulation, "time_logs1-2"));
+        File.CreateSymbolicLink(Path.Combine(simulation, "time_logs"), elsewhere);
+        Directory.CreateDirectory(Path.Combine(simulation, "time_logs-2", "run"));
+        Directory.CreateDirectory(Path.Combine(simulation, "time_logs-2", "run-2"));
 
-        var logs = TimeLogs.Create(simulation, "time_logs1", origin: 0, cycles: true);
+        var logs = TimeLogs.Create(simulation, "run", origin: 0, cycles: true, initialization: TimeSpan.Zero);
         logs.WriteCycle(1000, 1000, 2000, 3000, 4000, 5000);
-        logs.Finish([]);
+        logs.Finish(shutdown: null, total: TimeSpan.Zero);
 
-        Assert.Equal("time_logs1-3", logs.Name);
+        // A link named time_logs is not followed; folders of that name already there are not written into.
+        Assert.Equal("time_logs-2/run-3", logs.Name);
         Assert.Empty(Directory.GetFileSystemEntries(elsewhere));
-        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(simulation, "time_logs1-2")));
-        Assert.Equal("4\n", File.ReadAllText(Path.Combine(simulation, "time_logs1-3", "step_duration.log")));
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(simulation, "time_logs-2", "run")));
+        Assert.Equal("4\n", File.ReadAllText(Path.Combine(simulation, "time_logs-2", "run-3", "step_duration.log")));
     }
 
     [Fact]
@@ -51,9 +58,10 @@ public sealed class TimeLogsTests
         var blocked = temp.Combine("not-a-folder");
         File.WriteAllText(blocked, "x");
 
-        var logs = TimeLogs.Create(blocked, "time_logs1", origin: 0, cycles: true);
+        var logs = TimeLogs.Create(blocked, "run", origin: 0, cycles: true, initialization: TimeSpan.Zero);
         logs.WriteCycle(1, 1, 2, 3, 4, 5);
-        logs.Finish([("experiment total time", TimeSpan.FromSeconds(1))]);
+        logs.WriteRun(1000);
+        logs.Finish(shutdown: null, total: TimeSpan.FromSeconds(1));
 
         Assert.NotNull(logs.Failure);
     }

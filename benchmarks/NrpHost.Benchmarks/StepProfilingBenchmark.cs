@@ -141,7 +141,7 @@ public class StepProfilingBenchmark
             using var origin = profiling.InvokeMethod("attach", session,
                 new PyInt((long)profiler.HostRing.Address), new PyInt(profiler.HostRing.Records),
                 new PyInt((long)(profiler.CycleRing?.Address ?? 0)), new PyInt(profiler.CycleRing?.Records ?? 0));
-            profiler.Begin(_directory!, DateTimeOffset.Now, origin.As<double>());
+            profiler.Begin(_directory!, DateTimeOffset.Now, origin.As<double>(), TimeSpan.Zero);
         }
 
         using var block = runner.InvokeMethod("control_block", new PyInt((long)control.Address));
@@ -160,7 +160,7 @@ public class StepProfilingBenchmark
         foreach (var profiler in _profilers)
         {
             profiler.StopReading();
-            profiler.Finish([]);
+            profiler.Finish(shutdown: null, TimeSpan.Zero);
         }
 
         using (Py.GIL())
