@@ -16,36 +16,13 @@ namespace NrpHost.Tests.Api;
 /// </summary>
 public sealed class FrontendRelaunchTests
 {
-    private const string Engine = """
-        from nrp_core.engines.python_json import EngineScript
-
-
-        class Script(EngineScript):
-            def initialize(self):
-                self._registerDataPack("d")
-                self._setDataPack("d", {"time": 0})
-        """;
-
-    private const string Tf = """
-        from nrp_core import *
-        from nrp_core.data.nrp_protobuf import DumpStringDataPack
-
-
-        @SimulationIteration(keyword="i")
-        @TransceiverFunction("dt")
-        def stream(i):
-            text = DumpStringDataPack("text", "dt")
-            text.data.string_stream = f"step {i}"
-            return [text]
-        """;
-
     private const string Config = """
         {
           "SimulationTimeout": 1000,
           "EngineConfigs": [
             {"EngineType": "python_json", "EngineName": "e", "PythonFileName": "engine.py"},
             {"EngineType": "datatransfer_grpc_engine", "EngineName": "dt", "MQTTBroker": "localhost:1883", "simulationID": "0",
-             "dumps": [{"name": "text", "network": true, "file": false}]}
+             "dumps": [{"name": "text", "network": true, "file": false}, {"name": "number", "network": true, "file": false}]}
           ],
           "DataPackProcessingFunctions": [{"Name": "stream", "FileName": "tf.py"}]
         }
@@ -70,7 +47,7 @@ public sealed class FrontendRelaunchTests
                 s["NrpHost:Mqtt:Broker"] = external.Address;
             }
         });
-        host.Experiment("streamed").WithConfig(raw: Config).WithFile("engine.py", Engine).WithFile("tf.py", Tf)
+        host.Experiment("streamed").WithConfig(raw: Config).WithFile("engine.py", DataTransferStreamingTests.Engine).WithFile("tf.py", DataTransferStreamingTests.Tf)
             .WithScript("while True:\n    nrp.run_loop(1)\n").Build();
         var port = external?.Port ?? host.Services.GetRequiredService<IOptions<MqttOptions>>().Value.EmbeddedPort;
         await using var frontend = await DataTransferStreamingTests.Subscriber.ConnectAsync(port);

@@ -26,7 +26,8 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
         Mosquitto,
     }
 
-    private const string Engine = """
+    /// <summary>A python_json engine with one datapack (the stream's source).</summary>
+    internal const string Engine = """
         from nrp_core.engines.python_json import EngineScript
 
 
@@ -36,7 +37,8 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
                 self._setDataPack("d", {"time": 0})
         """;
 
-    private const string Tf = """
+    /// <summary>A transceiver function that streams <c>text</c> (Dump.String) and <c>number</c> (Wrappers.DoubleValue) to engine <c>dt</c>.</summary>
+    internal const string Tf = """
         from nrp_core import *
         from nrp_core.data.nrp_protobuf import DumpStringDataPack, WrappersDoubleValueDataPack
 
@@ -160,7 +162,7 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
                     ["dumps"] = new object[]
                     {
                         new Dictionary<string, object> { ["name"] = "text", ["network"] = true, ["file"] = true },
-                        new Dictionary<string, object> { ["name"] = "number", ["network"] = true },
+                        new Dictionary<string, object> { ["name"] = "number", ["network"] = true, ["file"] = true },
                     },
                 },
             },
@@ -210,14 +212,14 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
 
         var seen = await subscriber.WaitForAsync(m => m.Count(x => x.Topic == basis && Encoding.UTF8.GetString(x.Payload) == "[]") == 1);
         var texts = seen.Where(m => m.Topic == basis + "/text").Select(m => m.Payload).ToList();
-        // 3 steps, the pending datapack delivered again at reset, "reset", then the step after the reset
-        Assert.Equal(6, texts.Count);
-        Assert.Equal("reset", Encoding.UTF8.GetString(texts[4]));
-        var decoded = texts.Where((_, i) => i != 4).Select(payload => Decode(payload, envelope)).ToList();
-        Assert.Equal(["step 0", "step 1", "step 2", "step 2", "step 3"], decoded.Select(d => d.StringStream));
+        // 3 steps, "reset", then the step after the reset (the datapack pending at the reset is not streamed, as in nrp-core)
+        Assert.Equal(5, texts.Count);
+        Assert.Equal("reset", Encoding.UTF8.GetString(texts[3]));
+        var decoded = texts.Where((_, i) => i != 3).Select(payload => Decode(payload, envelope)).ToList();
+        Assert.Equal(["step 0", "step 1", "step 2", "step 3"], decoded.Select(d => d.StringStream));
         var numbers = seen.Where(m => m.Topic == basis + "/number" && m.Payload is not [(byte)'r', (byte)'e', (byte)'s', (byte)'e', (byte)'t'])
             .Select(m => envelope ? DataPackMessage.Parser.ParseFrom(m.Payload).Data.Unpack<DoubleValue>().Value : DoubleValue.Parser.ParseFrom(m.Payload).Value);
-        Assert.Equal([0, 0.25, 0.5, 0.5, 0.75], numbers);
+        Assert.Equal([0, 0.25, 0.5, 0.75], numbers);
         Assert.Contains(seen, m => m.Topic == basis + "/number" && Encoding.UTF8.GetString(m.Payload) == "reset");
         // the live list went from empty types to the streamed type, and is an empty list at shutdown
         var lists = seen.Where(m => m.Topic == basis).Select(m => Encoding.UTF8.GetString(m.Payload)).ToList();
@@ -237,6 +239,43 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
         var message = DataPackMessage.Parser.ParseFrom(payload);
         Assert.Equal(("text", "dt", "N4Dump6StringE"), (message.DataPackId.DataPackName, message.DataPackId.EngineName, message.DataPackId.DataPackType));
         return message.Data.Unpack<DumpString>();
+    }
+
+    [Fact]
+    public async Task Files_AreInATimestampAndPidFolder_WithTheFieldNamesInTheFirstFileOnly_AndNoRowForAReset()
+    {
+        using var experiment = new TempDirectory("dt-files");
+        using var session = new EmbeddedPython(python);
+        var listing = session.Run("""
+            import os
+            from nrp_client import NrpCore
+            client = NrpCore("localhost:5345", experiment_folder=folder, args=args)
+            client.initialize()
+            client.run_loop(3)
+            client.reset()
+            client.run_loop(1)
+            client.shutdown()
+            (stamp,) = os.listdir(os.path.join(folder, "data"))
+            parts = [stamp]
+            for name in ("number-0.data", "number-1.data", "text-0.data", "text-1.data"):
+                with open(os.path.join(folder, "data", stamp, name), encoding="utf-8") as f:
+                    parts.append("|".join(f.read().splitlines()))
+            result = "\n".join(parts)
+            """, new Dictionary<string, object>
+            {
+                ["folder"] = WriteExperiment(experiment, streamDataPackMessage: true),
+                ["args"] = $"-o EngineConfigs.1.MQTTBroker=\"127.0.0.1:{FreePort.Next()}\"", // no broker: files only
+            }).Split('\n');
+
+        // <yyyyMMdd-HHmmss>-<pid of the process that runs the simulation's Python>, as nrp-core names it
+        Assert.Matches($@"^\d{{8}}-\d{{6}}-{Environment.ProcessId}$", listing[0]);
+        var (numbers, numbersAfterReset, texts, textsAfterReset) = (listing[1].Split('|'), listing[2].Split('|'), listing[3].Split('|'), listing[4].Split('|'));
+        Assert.Equal("sim_time,value", numbers[0]);
+        Assert.Equal(4, numbers.Length); // the field names, then the 3 steps: nothing for the datapack pending at the reset
+        Assert.Single(numbersAfterReset); // one step, no field names
+        Assert.DoesNotContain(numbersAfterReset, line => line.StartsWith("sim_time", StringComparison.Ordinal));
+        Assert.Equal(3, texts.Length);
+        Assert.Single(textsAfterReset);
     }
 
     [Fact]

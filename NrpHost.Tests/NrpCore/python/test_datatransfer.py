@@ -116,13 +116,14 @@ def test_datatransfer_reset_starts_new_files_and_the_engine_time_again():
             client.reset()
         folder, names = _files(dirpath)
         assert {f"text-{k}.data" for k in (0, 1, 2)} <= set(names)
-        # a reset first delivers the pending transceiver outputs (at the engine's time before the reset),
-        # then the next file starts at time 0; SimulationIteration is not reset (nrp-core)
-        assert _lines(folder, "text-0.data") == ["0.000000,step 0", "0.010000,step 1", "0.020000,step 1"]
-        assert _lines(folder, "text-1.data") == ["0.000000,step 2", "0.010000,step 2"]
+        # the transceiver outputs pending at a reset are not logged (nrp-core's reset gives them to the first engine
+        # only), and the next file starts at time 0; SimulationIteration is not reset (nrp-core)
+        assert _lines(folder, "text-0.data") == ["0.000000,step 0", "0.010000,step 1"]
+        assert _lines(folder, "text-1.data") == ["0.000000,step 2"]
         assert _lines(folder, "text-2.data") == []
-        # every file of a message type starts with its field names
-        assert _lines(folder, "number-1.data") == ["sim_time,value", "0,0.500000", "0.01,0.500000"]
+        # only the first file of a message type's series starts with its field names (nrp-core)
+        assert _lines(folder, "number-0.data")[0] == "sim_time,value"
+        assert _lines(folder, "number-1.data") == ["0,0.500000"]
         client.shutdown()
     finally:
         kit.remove(dirpath)

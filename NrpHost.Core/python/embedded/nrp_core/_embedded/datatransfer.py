@@ -5,7 +5,7 @@ It takes part in the schedule like any engine (its time advances by its
 listed in its ``dumps``:
 
 * **file** (``"file": true``): each datapack is written to
-  ``<dataDirectory>/<timestamp>/<name>-<reset count>.data``; each line starts
+  ``<dataDirectory>/<yyyyMMdd-HHmmss>-<pid>/<name>-<reset count>.data``; each line starts
   with the engine time in seconds. ``Dump.String``: ``<time>,<string>``;
   ``Dump.ArrayFloat``: ``<time>,0,<v>,<v>...`` (1-D), or ``<time>,`` then one
   line ``<row>,<v>...`` per row when ``dims`` has two entries; other messages:
@@ -20,7 +20,9 @@ listed in its ``dumps``:
   ``[]`` at shutdown (nrp-core: an empty payload, which the NRP Frontend cannot
   parse; see DEVIATIONS.md); each topic gets ``reset`` on reset.
 
-A reset starts new files (reset count + 1). A datapack that is not in
+A reset starts new files (reset count + 1), without the field names, which only
+the first file of a series gets; datapacks pending at a reset are neither logged
+nor streamed (the reset cancels their step). A datapack that is not in
 ``dumps``, or a JSON datapack, is refused as nrp-core refuses it.
 """
 
@@ -84,11 +86,10 @@ class _Stream:
             self._open_file()
 
     def _open_file(self):
+        # The field names go only into the first file of a reset series, as nrp-core writes them.
         self.path = os.path.join(self.engine.data_dir, f"{self.name}-{self.reset_count}.data")
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         self.file = open(self.path, "ab")  # noqa: SIM115 - kept open for the simulation's life
-        if self.header is not None:
-            self._write(self.header)
 
     def _write(self, text):
         raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
@@ -199,6 +200,10 @@ class DataTransferEngine:
     accepts_json = False
     accepts_proto = True
 
+    # A reset cancels the step that pending datapacks were sent for: nrp-core's data-transfer engine never logs or
+    # streams them (its reset gives them to the first engine of the configuration only), so neither does this one.
+    takes_pending_at_reset = False
+
     def __init__(self, index, config, timestep_ns, base_dir, warn=None, config_path=None):
         self.index = index
         self.name = config["EngineName"]
@@ -283,7 +288,8 @@ class DataTransferEngine:
             if not self.publisher.connect():
                 # as nrp-core: without a broker the engine hands the bare data to its streams
                 self.stream_datapack_message = False
-        self.data_dir = os.path.join(self.data_root, time.strftime("%Y%m%d-%H%M%S"))
+        # <yyyyMMdd-HHmmss>-<pid>, as nrp-core names it (the process that runs the simulation's Python).
+        self.data_dir = os.path.join(self.data_root, time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}")
         for name, file_dump, network in self._dumps:
             if not file_dump and not network:
                 self.warn(f'DataTransfer engine "{self.name}": no eligible stream destination was defined for '

@@ -609,6 +609,8 @@ class FTILoop:
     def reset(self):
         """nrp-core ``FTILoop::resetLoop``, delivering pending datapacks to every engine."""
         for engine in self.engines:
+            if not getattr(engine, "takes_pending_at_reset", True):
+                continue
             for dp in engine.external.values():
                 engine.set(dp.name, to_json(dp._value))
             for dp in engine.outbox.values():
