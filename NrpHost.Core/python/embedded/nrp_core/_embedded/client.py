@@ -40,7 +40,7 @@ import threading
 from .config import load_config
 from .datapacks import JSON_DATAPACK_TYPE, make_datapack
 from .errors import InvalidTransitionError, NrpCoreRequestError, request_error
-from .protobuf import DATAPACKS, DataPackMessage, JsonMessage, Message, pack_any, unpack_any
+from .protobuf import DATAPACKS, DataPackMessage, JsonMessage, Message, from_foreign, pack_any, unpack_any
 from .runtime import EmbeddedSimulation
 
 __all__ = ["NrpCore", "NrpCoreRequestError", "RunLoopResponse"]
@@ -350,6 +350,9 @@ class NrpCore:
     def set_proto_datapack(self, datapack_name, engine_name, payload):
         """Buffer a protobuf datapack (``payload``: a message of ``nrp_core.data.nrp_protobuf``, e.g.
         ``DumpString(string_stream="x")``) for ``engine_name``, like ``set_json_datapack``."""
+        converted = from_foreign(payload)  # a message of nrp_protobuf (Google protobuf), as nrp-core takes
+        if converted is not None:
+            payload = converted
         if not isinstance(payload, Message) or type(payload).__name__ + "DataPack" not in DATAPACKS:
             raise TypeError(
                 "set_proto_datapack expects a protobuf message of nrp_core.data.nrp_protobuf (Dump, Wrappers, "

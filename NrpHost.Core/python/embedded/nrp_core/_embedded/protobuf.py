@@ -539,6 +539,8 @@ class Message:
     # Python protocol ------------------------------------------------------
     def __eq__(self, other):
         if type(other) is not type(self):
+            if _foreign_name(other) == self.full_name:  # the same message as a Google protobuf class (nrp_protobuf)
+                return self.SerializeToString() == other.SerializeToString()
             return NotImplemented
         return self.SerializeToString() == other.SerializeToString()
 
@@ -699,6 +701,29 @@ def message_class(full_name):
     return MESSAGES.get(full_name)
 
 
+def _foreign_name(value):
+    """The full name of ``value``'s type when it is a Google protobuf message (``nrp_protobuf``'s, or any generated
+    class), else None."""
+    if isinstance(value, Message):
+        return None
+    full_name = getattr(getattr(type(value), "DESCRIPTOR", None), "full_name", None)
+    return full_name if isinstance(full_name, str) and callable(getattr(value, "SerializeToString", None)) else None
+
+
+def from_foreign(value):
+    """The runtime's message for ``value`` when it is a Google protobuf message of a type the runtime knows (the same
+    bytes); None when ``value`` is no Google protobuf message; a ``TypeError`` for a type the runtime does not know."""
+    full_name = _foreign_name(value)
+    if full_name is None:
+        return None
+    cls = MESSAGES.get(full_name)
+    if cls is None:
+        raise TypeError(
+            f'The protobuf message type "{full_name}" is not one the embedded nrp-core runtime knows (Dump, Wrappers, '
+            "NrpGenericProto, EngineTest); other types need a real nrp-core installation (NrpHost:NrpCore:Mode=External)")
+    return cls.FromString(value.SerializeToString())
+
+
 # ----------------------------------------------------------------- datapacks
 class _MessageHolder:
     """The ``data`` property of protobuf datapacks and raw data: the message, replaceable by one of its type."""
@@ -714,6 +739,8 @@ class _MessageHolder:
 
     @data.setter
     def data(self, value):
+        if type(value) is not self.message_type and _foreign_name(value) == self.message_type.full_name:
+            value = from_foreign(value)
         if type(value) is not self.message_type:
             raise TypeError(f"{type(self).__name__}.data must be a {self.message_type.__name__}, "
                             f"not {type(value).__name__}")

@@ -1,0 +1,5 @@
+"""The ``Wrappers`` messages as Google protobuf classes, as nrp-core's generated ``wrappers_pb2`` (see the package documentation)."""
+
+from nrp_protobuf._classes import module_classes as _module_classes
+
+globals().update(_module_classes("Wrappers"))
