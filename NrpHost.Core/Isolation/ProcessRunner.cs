@@ -280,7 +280,7 @@ internal sealed class ProcessRunner : ISimulationRunner, IWorkerEventSink
 
     void IWorkerEventSink.Profile(StepProfile profile, IReadOnlyList<StepDurations>? durations)
     {
-        if (!_shutDown)
+        if (!_shutDown && profile is not null) // a worker runs the script's code: what it sends may be anything
         {
             Volatile.Write(ref _profile, Own(profile));
         }

@@ -83,11 +83,16 @@ internal sealed class StepDurationReplay
     }
 
     /// <summary>Records <paramref name="durations"/>; null when done, else why nothing was recorded.</summary>
-    public string? Replay(IReadOnlyList<StepDurations>? durations, StepProfile profile)
+    public string? Replay(IReadOnlyList<StepDurations>? durations, StepProfile? profile)
     {
         if (durations is null || durations.Count == 0 || !ProfileMetrics.StepDuration.Enabled)
         {
             return null;
+        }
+
+        if (profile is null)
+        {
+            return "no profile came with them";
         }
 
         if (durations.Count > MaxTagSets)
@@ -135,9 +140,14 @@ internal sealed class StepDurationReplay
         return null;
     }
 
-    private static string? Problem(StepDurations d, StepProfile profile)
+    private static string? Problem(StepDurations? d, StepProfile profile)
     {
         var buckets = ProfileMetrics.Buckets.Length + 1;
+        if (d is null)
+        {
+            return "an empty entry";
+        }
+
         if (d.Counts is null || d.Sums is null || d.Counts.Length != buckets || d.Sums.Length != buckets)
         {
             return $"not {buckets} buckets";
@@ -166,8 +176,8 @@ internal sealed class StepDurationReplay
         return ok ? null : "tags " + string.Join(", ", (d.Tags ?? new Dictionary<string, string>()).Take(4).Select(t => $"{Cut(t.Key)}={Cut(t.Value)}"));
     }
 
-    private static bool Named(string? name, IReadOnlyDictionary<string, StepStatistics> known) =>
-        name is { Length: > 0 and <= MaxNameLength } && known.ContainsKey(name);
+    private static bool Named(string? name, IReadOnlyDictionary<string, StepStatistics>? known) =>
+        name is { Length: > 0 and <= MaxNameLength } && known is not null && known.ContainsKey(name);
 
     private static string Cut(string? text) => text is null ? "null" : text.Length <= 40 ? text : text[..40] + "…";
 }

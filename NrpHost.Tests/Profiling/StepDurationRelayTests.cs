@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Text.RegularExpressions;
 using NrpHost.Profiling;
 using NrpHost.Tests.Infrastructure;
+using NrpHost.Tests.NrpCore;
 
 namespace NrpHost.Tests.Profiling;
 
@@ -40,6 +41,7 @@ public sealed partial class StepDurationRelayTests
     [InlineData("an engine not in the profile", "tags phase=engine, engine=other")]
     [InlineData("an extra tag", "tags phase=step, user=x")]
     [InlineData("too few buckets", "not 18 buckets")]
+    [InlineData("an empty entry", "an empty entry")]
     [InlineData("a negative count", "holds -5 values")]
     [InlineData("a mean outside its bucket", "summing to 10 s")]
     [InlineData("a sum that is not a number", "summing to NaN s")]
@@ -53,6 +55,7 @@ public sealed partial class StepDurationRelayTests
             "an engine not in the profile" => Durations(new() { ["phase"] = "engine", ["engine"] = "other" + engine }),
             "an extra tag" => Durations(new() { ["phase"] = "step", ["user"] = "x" }),
             "too few buckets" => new(new Dictionary<string, string> { ["phase"] = "step" }, [1], [Mean]),
+            "an empty entry" => null!,
             "a negative count" => Durations(new() { ["phase"] = "step" }, count: -5),
             "a mean outside its bucket" => Durations(new() { ["phase"] = "step" }, sum: 10),
             "a sum that is not a number" => Durations(new() { ["phase"] = "step" }, sum: double.NaN),
@@ -105,8 +108,18 @@ public sealed partial class StepDurationRelayTests
             s["NrpHost:Simulation:Isolation"] = "Process";
             s["NrpHost:Api:PrometheusMetrics"] = "true";
             s["NrpHost:Api:Token"] = Token;
+            s["NrpHost:NrpCore:Mode"] = "Embedded";
+            s["NrpHost:NrpCore:Client"] = "nrp_client:NrpCore";
+            s.Remove("NrpHost:NrpCore:PythonPath:0");
         });
-        host.Experiment("scraped-worker").WithConfig(timeout: 1000).WithFakeClient("step_seconds", 0.001).Build();
+
+        // The meter is the process's, and other tests' simulations record into it at the same time: this one's engine has
+        // a name no other has, and its steps are counted by that tag.
+        var engine = "probe_" + Guid.NewGuid().ToString("N")[..12];
+        host.Experiment("scraped-worker")
+            .WithConfig(raw: $$"""{"SimulationTimeout": 1000, "EngineConfigs": [{"EngineType": "python_json", "EngineName": "{{engine}}", "PythonFileName": "engine.py"}]}""")
+            .WithFile("engine.py", DataTransferStreamingTests.Engine)
+            .WithScript("while True:\n    nrp.run_loop(1)\n").Build();
         var created = await host.SendAsync(HttpMethod.Post, "/simulation", """{"experimentID":"scraped-worker","profile":true}""", token: Token);
         Assert.True(created.Code == 201, created.Text);
         Assert.Equal(200, (await host.PutStateAsync(0, "started", Token)).Code);
@@ -117,11 +130,11 @@ public sealed partial class StepDurationRelayTests
         var scrape = await host.GetAsync("/metrics", Token);
 
         Assert.Equal(200, scrape.Code);
-        var runLoop = StepBucket().Matches(scrape.Text).Where(m => m.Groups["phase"].Value == "run_loop").ToList();
-        Assert.Contains(runLoop, m => m.Groups["le"].Value == "0.001");
-        var counted = runLoop.Where(m => m.Groups["le"].Value == "+Inf").Select(m => long.Parse(m.Groups["count"].Value, System.Globalization.CultureInfo.InvariantCulture)).Sum();
+        var buckets = StepBucket().Matches(scrape.Text).Where(m => m.Groups[0].Value.Contains($"engine=\"{engine}\"", StringComparison.Ordinal)).ToList();
+        Assert.Contains(buckets, m => m.Groups["phase"].Value == "engine" && m.Groups["le"].Value == "0.001");
+        var counted = long.Parse(buckets.Single(m => m.Groups["le"].Value == "+Inf").Groups["count"].Value, System.Globalization.CultureInfo.InvariantCulture);
 
-        // Every run_loop call of the simulation, measured in the worker, counted by the host (this host's only simulation).
+        // Every step of the engine, measured in the worker, counted by the host: nothing lost, nothing twice.
         Assert.Equal(steps, counted);
         Assert.DoesNotContain(host.Logs.Entries, e => e.Message.Contains("were not recorded", StringComparison.Ordinal));
     }
