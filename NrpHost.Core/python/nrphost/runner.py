@@ -86,12 +86,15 @@ _REFUSALS = ("UnsupportedConfigurationError", "ConfigError")
 
 def _refusal(err):
     """The message of the embedded runtime's refusal of the configuration in ``err``'s chain of causes, or None."""
-    seen = 0
-    while err is not None and seen < 8:
-        if type(err).__name__ in _REFUSALS and type(err).__module__.startswith("nrp_core."):
-            return str(err)
-        err = err.__cause__ or err.__context__
-        seen += 1
+    try:
+        seen = 0
+        while err is not None and seen < 8:
+            if type(err).__name__ in _REFUSALS and type(err).__module__.startswith("nrp_core."):
+                return str(err)
+            err = err.__cause__ or err.__context__
+            seen += 1
+    except Exception:  # noqa: BLE001 - an exception of the script's own making may fail anywhere: then it is no refusal
+        pass
     return None
 
 
@@ -539,14 +542,17 @@ class Session:
     def _located(self, err):
         """The (path, line or None) a runtime error says it is about (its ``location``, or its cause's), when that
         is one of the experiment's files; else None."""
-        seen = 0
-        while err is not None and seen < 8:
-            location = getattr(err, "location", None)
-            if isinstance(location, tuple) and len(location) == 2 and isinstance(location[0], str) \
-                    and self._inside(location[0]) and (location[1] is None or isinstance(location[1], int)):
-                return location
-            err = err.__cause__ or err.__context__
-            seen += 1
+        try:
+            seen = 0
+            while err is not None and seen < 8:
+                location = getattr(err, "location", None)
+                if isinstance(location, tuple) and len(location) == 2 and isinstance(location[0], str) \
+                        and self._inside(location[0]) and (location[1] is None or isinstance(location[1], int)):
+                    return location
+                err = err.__cause__ or err.__context__
+                seen += 1
+        except Exception:  # noqa: BLE001 - an exception of the script's own making may fail anywhere: then no location
+            pass
         return None
 
 
