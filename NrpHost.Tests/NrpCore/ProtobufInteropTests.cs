@@ -19,7 +19,7 @@ public sealed class ProtobufInteropTests
     {
         using var temp = new TempDirectory("server-py");
         var example = temp.Combine("status_function_test");
-        CopyDirectory(Conformance.Combine("examples", "status_function_test"), example);
+        ExampleExperimentTests.CopyDirectory(Conformance.Combine("examples", "status_function_test"), example);
 
         var (code, output) = SystemPython.Run(SystemPython.With("google.protobuf")!, [Conformance.Combine("server.py"), "unused", example], OnPath, temp.Path);
 
@@ -32,7 +32,7 @@ public sealed class ProtobufInteropTests
     public void EveryMessage_IsAGoogleClass_WithTheRuntimesBytes_AndIsTakenWhereTheRuntimesOwnIs()
     {
         using var temp = new TempDirectory("nrp-protobuf");
-        CopyDirectory(Conformance.Combine("examples", "status_function_test"), temp.Path); // a configuration for the client
+        ExampleExperimentTests.CopyDirectory(Conformance.Combine("examples", "status_function_test"), temp.Path); // a configuration for the client
         var (code, output) = SystemPython.Run(SystemPython.With("google.protobuf")!, ["-c", """
             import importlib, random
             from google.protobuf.message import Message as GoogleMessage
@@ -113,14 +113,5 @@ public sealed class ProtobufInteropTests
         Assert.Contains("apt-get install python3-protobuf", output, StringComparison.Ordinal);
         Assert.Contains("pip install protobuf", output, StringComparison.Ordinal);
         Assert.EndsWith("1", output.TrimEnd(), StringComparison.Ordinal); // the runtime's own classes still work
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
     }
 }
