@@ -193,3 +193,22 @@ def test_protobuf_raw_data_wraps_a_message():
     payload = EngineTestTestPayloadRawData()
     payload.data.integer = 7
     assert payload.data.SerializeToString() == b"\x08\x07"
+
+
+def test_unsigned_wrappers_warn_that_the_experiment_runs_here_only_at_the_line_that_makes_them():
+    import warnings
+    from nrp_core._embedded.protobuf import UnportableExperimentWarning
+    from nrp_core.data.nrp_protobuf import WrappersUInt32Value, WrappersUInt32ValueDataPack
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        WrappersUInt64ValueDataPack("u", "e")
+        WrappersUInt32Value(value=3)
+        WrappersUInt32ValueDataPack("u", "e").data.value = 4
+        WrappersInt64ValueDataPack("i", "e")  # in nrp-core: no warning
+        WrappersInt32Value(value=1)
+    assert [w.category for w in caught] == [UnportableExperimentWarning] * 3, [str(w.message) for w in caught]
+    assert "Wrappers.UInt64Value is not a message of nrp-core 1.4.1" in str(caught[0].message)
+    assert "Wrappers.UInt32Value" in str(caught[1].message)
+    # the warning points at this file (the experiment's line), not at the runtime
+    assert all(w.filename == __file__ for w in caught), [w.filename for w in caught]

@@ -21,7 +21,10 @@ a message in ``.data``, like nrp-core's protobuf datapacks.
 """
 
 import math
+import os
 import struct
+import sys
+import warnings
 
 from .datapacks import DataPackIdentifier
 
@@ -31,6 +34,7 @@ __all__ = [
     "ProtoRawData",
     "RepeatedScalarField",
     "MESSAGES",
+    "UnportableExperimentWarning",
     "DATAPACKS",
     "RAW_DATA",
     "message_class",
@@ -668,6 +672,36 @@ for _kind, _suffix in (("string", "String"), ("bytes", "Bytes"), ("float", "Floa
                        ("int32", "Int32"), ("int64", "Int64"), ("sint32", "SInt32"), ("sint64", "SInt64"),
                        ("uint32", "UInt32"), ("uint64", "UInt64"), ("bool", "Bool")):
     _define(f"NrpGenericProto.Array{_suffix}", [("array", 1, _kind, "repeated"), ("shape", 2, "uint32", "repeated")])
+
+# Types this runtime has that nrp-core 1.4.1 does not (nrp-core-msgs' wrappers.proto stops at Int64Value and
+# StringValue): an experiment that uses them runs here only, and is told so where it makes one.
+class UnportableExperimentWarning(UserWarning):
+    """The experiment uses something nrp-core 1.4.1 does not have: it will not run on a real nrp-core."""
+
+
+_RUNTIME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _unportable(cls):
+    plain_init = cls.__init__
+
+    def __init__(self, **kwargs):  # noqa: N807 - the class's own constructor, wrapped
+        # Blame the first frame outside the runtime: the experiment's line that made the message or datapack.
+        level, frame = 2, sys._getframe(1)  # noqa: SLF001 - the caller's frame, for the warning's location
+        while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_RUNTIME_DIR + os.sep):
+            level, frame = level + 1, frame.f_back
+        warnings.warn(
+            f"{cls.full_name} is not a message of nrp-core 1.4.1 (its wrappers.proto has no unsigned wrappers): this "
+            "experiment runs on NrpHost's embedded runtime only. Use Wrappers.Int64Value to keep it portable.",
+            UnportableExperimentWarning, stacklevel=level)
+        plain_init(self, **kwargs)
+
+    cls.__init__ = __init__
+    return cls
+
+
+for _name in ("Wrappers.UInt32Value", "Wrappers.UInt64Value"):
+    _unportable(MESSAGES[_name])
 
 # EngineTest (test_msgs.proto), used by nrp-core's status_function_test
 _define("EngineTest.TestPayload", [("integer", 1, "uint32"), ("str", 2, "string")])
