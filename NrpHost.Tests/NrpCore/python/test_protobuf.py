@@ -212,3 +212,15 @@ def test_unsigned_wrappers_warn_that_the_experiment_runs_here_only_at_the_line_t
     assert "Wrappers.UInt32Value" in str(caught[1].message)
     # the warning points at this file (the experiment's line), not at the runtime
     assert all(w.filename == __file__ for w in caught), [w.filename for w in caught]
+
+
+def test_a_message_copies_another_of_its_type_as_nrp_cores_bindings_do():
+    original = DumpArrayFloat(float_stream=[1.5, 2.5], dims=[1, 2])
+    copy = DumpArrayFloat(original)
+    assert copy == original and copy is not original
+    copy.float_stream.append(3.5)  # a copy, not a view
+    assert list(original.float_stream) == [1.5, 2.5]
+    assert DumpString(DumpString(string_stream="x"), string_stream="y").string_stream == "y"  # fields on top
+    wrong = _raises(TypeError, DumpString, WrappersInt32Value(value=1))
+    assert "copies a Dump.String message, not a Wrappers.Int32Value" in str(wrong)
+    assert "at most one message" in str(_raises(TypeError, DumpString, DumpString(), DumpString()))

@@ -333,8 +333,17 @@ class Message:
     _by_number = {}
     _type_string = ""
 
-    def __init__(self, **kwargs):
+    def __init__(self, *other, **kwargs):
         self._values = {}
+        if other:
+            # The copy constructor of nrp-core's bindings: DumpString(other), then any keyword fields on top.
+            if len(other) > 1:
+                raise TypeError(f"{type(self).__name__}() takes at most one message to copy, not {len(other)} arguments")
+            source = other[0] if type(other[0]) is type(self) else from_foreign(other[0])
+            if type(source) is not type(self):
+                raise TypeError(f"{type(self).__name__}(other) copies a {self.full_name} message, "
+                                f"not a {getattr(other[0], 'full_name', type(other[0]).__name__)}")
+            self._values = source._copy()._values
         for name, value in kwargs.items():
             field = self._by_name.get(name)
             if field is None:
@@ -685,7 +694,7 @@ _RUNTIME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _unportable(cls):
     plain_init = cls.__init__
 
-    def __init__(self, **kwargs):  # noqa: N807 - the class's own constructor, wrapped
+    def __init__(self, *other, **kwargs):  # noqa: N807 - the class's own constructor, wrapped
         # Blame the first frame outside the runtime: the experiment's line that made the message or datapack.
         level, frame = 2, sys._getframe(1)  # noqa: SLF001 - the caller's frame, for the warning's location
         while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_RUNTIME_DIR + os.sep):
@@ -694,7 +703,7 @@ def _unportable(cls):
             f"{cls.full_name} is not a message of nrp-core 1.4.1 (its wrappers.proto has no unsigned wrappers): this "
             "experiment runs on NrpHost's embedded runtime only. Use Wrappers.Int64Value to keep it portable.",
             UnportableExperimentWarning, stacklevel=level)
-        plain_init(self, **kwargs)
+        plain_init(self, *other, **kwargs)
 
     cls.__init__ = __init__
     return cls
