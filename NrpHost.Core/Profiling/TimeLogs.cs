@@ -28,7 +28,7 @@ internal sealed class TimeLogs : IDisposable
     private const int BufferBytes = 16384;
 
     /// <summary>Index of <c>experiment_stats.log</c> among the files (after the per-cycle ones).</summary>
-    private const int Stats = 7;
+    private static readonly int Stats = CycleFiles.Length;
 
     private readonly FileStream?[] _files = new FileStream?[CycleFiles.Length + 1];
     private readonly byte[][] _buffers = [.. Enumerable.Range(0, CycleFiles.Length + 1).Select(_ => new byte[BufferBytes])];

@@ -71,6 +71,17 @@ public sealed partial class StepDurationRelayTests
     }
 
     [Fact]
+    public void DurationsWithoutAProfile_AreRefused_AndNothingIsRecorded()
+    {
+        using var recorded = new Recorded(value => value == Mean);
+
+        var refused = new StepDurationReplay().Replay([Durations(new() { ["phase"] = "step" })], profile: null);
+
+        Assert.Equal("no profile came with them", refused);
+        Assert.Empty(recorded.Values);
+    }
+
+    [Fact]
     public void AFloodOfMessages_RunsOutOfBudget_UntilTimeRefillsIt()
     {
         using var recorded = new Recorded(value => value == Mean);

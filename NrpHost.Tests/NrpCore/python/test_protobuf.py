@@ -224,3 +224,16 @@ def test_a_message_copies_another_of_its_type_as_nrp_cores_bindings_do():
     wrong = _raises(TypeError, DumpString, WrappersInt32Value(value=1))
     assert "copies a Dump.String message, not a Wrappers.Int32Value" in str(wrong)
     assert "at most one message" in str(_raises(TypeError, DumpString, DumpString(), DumpString()))
+
+
+def test_the_runtimes_own_copies_and_parses_of_an_unsigned_wrapper_do_not_warn_again():
+    import warnings
+    from nrp_core.data.nrp_protobuf import WrappersUInt32Value, WrappersUInt32ValueDataPack
+
+    made = WrappersUInt32Value(value=5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert WrappersUInt32Value.FromString(made.SerializeToString()) == made
+        assert made._copy() == made
+        WrappersUInt32ValueDataPack.__new__(WrappersUInt32ValueDataPack)  # no constructor run, nothing made
+    assert caught == [], [str(w.message) for w in caught]

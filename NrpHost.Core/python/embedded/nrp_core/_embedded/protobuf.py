@@ -358,7 +358,7 @@ class Message:
     # protobuf API ------------------------------------------------------
     @classmethod
     def FromString(cls, data):  # noqa: N802 - protobuf API name
-        message = cls()
+        message = cls._blank()
         message.MergeFromString(data)
         return message
 
@@ -431,8 +431,16 @@ class Message:
         return cls.full_name
 
     # internals ----------------------------------------------------------
+    @classmethod
+    def _blank(cls):
+        """An empty message, made without the constructor: the runtime's own copies and parses (every step) pay
+        nothing for what a constructor does for the experiment's code (a type's warning, say)."""
+        message = cls.__new__(cls)
+        message._values = {}
+        return message
+
     def _copy(self):
-        copy = type(self)()
+        copy = type(self)._blank()
         values = {}
         for name, value in self._values.items():
             if isinstance(value, RepeatedScalarField):
