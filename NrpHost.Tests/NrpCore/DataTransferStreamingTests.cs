@@ -87,8 +87,10 @@ public sealed class DataTransferStreamingTests(PythonFixture python)
                 TimeSpan.FromSeconds(20),
                 () => "seen: " + string.Join(" | ", Messages.Select(m => m.Topic + " " + Convert.ToHexString(m.Payload))));
 
+        /// <summary>Publishes at QoS 1: done once the broker has taken the message (a retained one is stored by then).</summary>
         public Task PublishAsync(string topic, string payload, bool retain) =>
-            _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithRetainFlag(retain).Build());
+            _client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithRetainFlag(retain)
+                .WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build());
 
         public async ValueTask DisposeAsync()
         {
